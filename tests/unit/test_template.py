@@ -1,0 +1,537 @@
+"""The SAM template keeps the promises the code relies on.
+
+The functions, the settings they read, the queue/table shapes behind the guarantees (FIFO + redrive, partial
+batch responses, sparse due/open indexes), least-privilege IAM and a lint-clean template are checked here
+statically, so a template edit that breaks one of them fails `make test` before anything is deployed.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The local stack's loader: short tags (!Ref, !GetAtt, !Sub, ...) become their long (JSON) form.
+from agentcron.local.resources import load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template(TEMPLATE)
+
+
+def _resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {name: res for name, res in template["Resources"].items() if res["Type"] == resource_type}
+
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return _resources(template, "AWS::Serverless::Function")
+
+
+def _global_function(template: dict[str, Any]) -> dict[str, Any]:
+    return template.get("Globals", {}).get("Function", {})
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"Ref": name}
+
+
+def _get_att(name: str, attribute: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [name, attribute]}
+
+
+# ----------------------------------------------------------------------------------------------- functions
+
+
+def test_template_has_the_two_functions_and_the_layer(template: dict[str, Any]) -> None:
+    assert set(_functions(template)) >= {"ClaimFunction", "ExecutorFunction"}
+    layer = template["Resources"]["AgentcronLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "layers/agentcron"
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert (ROOT / "layers/agentcron/requirements.txt").is_file()
+    assert (ROOT / "layers/agentcron/agentcron/__init__.py").is_file()
+
+
+def _defines(module: ast.Module, name: str) -> bool:
+    for node in module.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            return True
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
+        ):
+            return True
+        if isinstance(node, ast.ImportFrom) and any(
+            (alias.asname or alias.name) == name for alias in node.names
+        ):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("function_name", sorted(_functions(load_template(TEMPLATE))))
+def test_function_code_uri_has_its_handler(template: dict[str, Any], function_name: str) -> None:
+    """Parsed, not imported: importing a handler module would need AWS settings at import time."""
+    properties = template["Resources"][function_name]["Properties"]
+    handler = properties.get("Handler", _global_function(template).get("Handler"))
+    assert handler == "app.lambda_handler"
+    module_name, attribute = handler.rsplit(".", 1)
+    source = ROOT / properties["CodeUri"] / f"{module_name}.py"
+    assert source.is_file(), f"{function_name}: {source.relative_to(ROOT)} is missing"
+    module = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+    assert _defines(module, attribute), f"{source.relative_to(ROOT)} does not define {attribute}"
+
+
+def test_globals_pin_runtime_architecture_tracing_and_layer(template: dict[str, Any]) -> None:
+    function = _global_function(template)
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["arm64"]
+    assert function["Tracing"] == "Active"
+    assert function["Layers"] == [_ref("AgentcronLayer")]
+    layer = template["Resources"]["AgentcronLayer"]["Properties"]
+    assert function["Runtime"] in layer["CompatibleRuntimes"]
+    assert set(function["Architectures"]) <= set(layer["CompatibleArchitectures"])
+    for name, resource in _functions(template).items():
+        for key in ("Runtime", "Architectures", "Layers"):
+            assert key not in resource["Properties"], f"{name} overrides the global {key}"
+
+
+class _RecordingEnviron(dict):
+    """An os.environ stand-in that remembers every name looked up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
+
+
+def _names_read_by_settings(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    from agentcron import config
+
+    environ = _RecordingEnviron()
+    monkeypatch.setattr(os, "environ", environ)
+    config.Settings.from_env()
+    return environ.read
+
+
+def test_globals_set_every_setting_the_code_reads(
+    template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = _names_read_by_settings(monkeypatch)
+    assert {"SCHEDULES_TABLE", "RUNS_TABLE", "RUN_QUEUE_URL", "SESSIONS_BUCKET"} <= read  # the recorder works
+    variables = _global_function(template)["Environment"]["Variables"]
+    missing = read - set(variables)
+    assert not missing, f"Settings.from_env reads {sorted(missing)} but Globals does not set them"
+    # The other direction: no stale name the code no longer reads (Powertools reads its own).
+    powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
+    stale = set(variables) - read - powertools
+    assert not stale, f"Globals sets {sorted(stale)} which nothing reads"
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "agentcron"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "agentcron"
+
+
+def test_globals_point_at_the_stack_resources(template: dict[str, Any]) -> None:
+    variables = _global_function(template)["Environment"]["Variables"]
+    assert variables["SCHEDULES_TABLE"] == _ref("SchedulesTable")
+    assert variables["RUNS_TABLE"] == _ref("RunsTable")
+    assert variables["RUN_QUEUE_URL"] == _ref("RunQueue")  # Ref of a queue is its URL
+    assert variables["SESSIONS_BUCKET"] == _ref("SessionsBucket")
+    for variable, parameter in {
+        "DUE_SHARDS": "DueShards",
+        "SWEEP_SECONDS": "SweepSeconds",
+        "RUN_HISTORY_DAYS": "RunHistoryDays",
+        "LEASE_SECONDS": "LeaseSeconds",
+        "REDELIVERY_SECONDS": "RedeliverySeconds",
+        "DEFAULT_MODEL": "DefaultModel",
+        "DEFAULT_SYSTEM_PROMPT": "DefaultSystemPrompt",
+    }.items():
+        assert variables[variable] == _ref(parameter)
+
+
+def test_parameter_defaults_match_the_settings_defaults(template: dict[str, Any]) -> None:
+    """A stack deployed with defaults behaves like the local stack, which runs on Settings' defaults."""
+    from agentcron.config import Settings
+
+    parameters = template["Parameters"]
+    defaults = Settings()
+    assert parameters["DueShards"]["Default"] == defaults.due_shards
+    assert parameters["SweepSeconds"]["Default"] == defaults.sweep_seconds
+    assert parameters["RunHistoryDays"]["Default"] == defaults.run_history_days
+    assert parameters["LeaseSeconds"]["Default"] == defaults.lease_seconds
+    assert parameters["RedeliverySeconds"]["Default"] == defaults.redelivery_seconds
+    assert parameters["DefaultSystemPrompt"]["Default"] == defaults.default_system_prompt
+    # On AWS the default model is a real one; "echo" (offline) stays the package default.
+    assert parameters["DefaultModel"]["Default"] == "bedrock:amazon.nova-lite-v1:0"
+
+
+def test_log_groups_keep_logs_for_log_retention_days(template: dict[str, Any]) -> None:
+    for name, resource in _functions(template).items():
+        group = resource["Properties"]["LoggingConfig"]["LogGroup"]
+        assert set(group) == {"Ref"}, name
+        log_group = template["Resources"][group["Ref"]]
+        assert log_group["Type"] == "AWS::Logs::LogGroup"
+        assert log_group["Properties"]["RetentionInDays"] == _ref("LogRetentionDays")
+
+
+# ----------------------------------------------------------------------------------------------- claim
+
+
+def test_claim_runs_once_a_minute_with_retry_and_dead_letter_queue(template: dict[str, Any]) -> None:
+    claim = template["Resources"]["ClaimFunction"]["Properties"]
+    assert claim["Timeout"] == 60
+    events = list(claim["Events"].values())
+    assert len(events) == 1
+    event = events[0]
+    assert event["Type"] == "ScheduleV2"
+    schedule = event["Properties"]
+    assert schedule["ScheduleExpression"] == "rate(1 minute)"
+    assert json.loads(schedule["Input"]) == {"source": "agentcron.scheduler", "action": "sweep"}
+    retry = schedule["RetryPolicy"]
+    assert set(retry) == {"MaximumRetryAttempts", "MaximumEventAgeInSeconds"}
+    assert 0 <= retry["MaximumRetryAttempts"] <= 185
+    assert 60 <= retry["MaximumEventAgeInSeconds"] <= 86400
+    assert schedule["DeadLetterConfig"] == {"Arn": _get_att("ClaimScheduleDeadLetterQueue", "Arn")}
+    dead_letters = template["Resources"]["ClaimScheduleDeadLetterQueue"]
+    assert dead_letters["Type"] == "AWS::SQS::Queue"
+    # EventBridge Scheduler cannot deliver to a FIFO dead-letter queue.
+    assert not dead_letters["Properties"].get("FifoQueue", False)
+
+
+def test_sweep_outlasts_neither_its_timeout_nor_the_schedule_period(template: dict[str, Any]) -> None:
+    sweep = template["Parameters"]["SweepSeconds"]
+    assert sweep["MinValue"] == 0
+    assert sweep["MaxValue"] < template["Resources"]["ClaimFunction"]["Properties"]["Timeout"] <= 60
+
+
+def test_claim_may_send_to_the_run_queue_and_query_both_indexes(template: dict[str, Any]) -> None:
+    policies = template["Resources"]["ClaimFunction"]["Properties"]["Policies"]
+    assert {"SQSSendMessagePolicy": {"QueueName": _get_att("RunQueue", "QueueName")}} in policies
+    statements = [s for p in policies if isinstance(p, dict) for s in p.get("Statement", [])]
+    index_queries = [
+        s for s in statements if "dynamodb:Query" in _as_list(s["Action"]) and _renders_index(s["Resource"])
+    ]
+    rendered = {_render(r) for s in index_queries for r in _as_list(s["Resource"])}
+    assert {"${SchedulesTable.Arn}/index/due", "${RunsTable.Arn}/index/open"} <= rendered
+
+
+def _renders_index(resource: Any) -> bool:
+    return any("/index/" in _render(r) for r in _as_list(resource))
+
+
+# ----------------------------------------------------------------------------------------------- executor
+
+
+def test_executor_consumes_the_run_queue_with_partial_batch_responses(template: dict[str, Any]) -> None:
+    executor = template["Resources"]["ExecutorFunction"]["Properties"]
+    assert executor["Timeout"] == _ref("ExecutorTimeout")
+    sources = [e["Properties"] for e in executor["Events"].values() if e["Type"] == "SQS"]
+    assert len(sources) == 1
+    source = sources[0]
+    assert source["Queue"] == _get_att("RunQueue", "Arn")
+    assert source["BatchSize"] == 10  # the FIFO maximum
+    assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["ScalingConfig"] == {"MaximumConcurrency": _ref("ExecutorMaxConcurrency")}
+    low, high = (template["Parameters"]["ExecutorMaxConcurrency"][k] for k in ("MinValue", "MaxValue"))
+    assert (low, high) == (2, 1000)  # the limits AWS puts on MaximumConcurrency
+
+
+def test_executor_reserved_concurrency_is_optional(template: dict[str, Any]) -> None:
+    reserved = template["Resources"]["ExecutorFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    condition, when_reserved, otherwise = reserved["Fn::If"]
+    assert when_reserved == _ref("ExecutorReservedConcurrency")
+    assert otherwise == _ref("AWS::NoValue")
+    assert template["Conditions"][condition] == {
+        "Fn::Not": [{"Fn::Equals": [_ref("ExecutorReservedConcurrency"), 0]}]
+    }
+    parameter = template["Parameters"]["ExecutorReservedConcurrency"]
+    assert parameter["MinValue"] == 0 and parameter["Default"] == 10
+
+
+def test_executor_may_invoke_bedrock_models_of_its_region_only(template: dict[str, Any]) -> None:
+    statements = _inline_statements(template["Resources"]["ExecutorFunction"]["Properties"]["Policies"])
+    bedrock = [s for s in statements if any(a.startswith("bedrock:") for a in _as_list(s["Action"]))]
+    assert len(bedrock) == 1
+    actions = set(_as_list(bedrock[0]["Action"]))
+    assert actions == {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"}
+    resources = {_render(r) for r in _as_list(bedrock[0]["Resource"])}
+    assert resources == {
+        "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/*",
+        "arn:${AWS::Partition}:bedrock:${AWS::Region}:${AWS::AccountId}:inference-profile/*",
+    }
+
+
+def test_executor_may_use_the_sessions_bucket_and_send_continuations(template: dict[str, Any]) -> None:
+    policies = template["Resources"]["ExecutorFunction"]["Properties"]["Policies"]
+    assert {"SQSSendMessagePolicy": {"QueueName": _get_att("RunQueue", "QueueName")}} in policies
+    s3 = {
+        action: {_render(r) for r in _as_list(s["Resource"])}
+        for s in _inline_statements(policies)
+        for action in _as_list(s["Action"])
+        if action.startswith("s3:")
+    }
+    assert s3["s3:GetObject"] == s3["s3:PutObject"] == {"${SessionsBucket.Arn}/*"}
+
+
+# ----------------------------------------------------------------------------------------------- data
+
+
+def test_run_queue_visibility_is_six_times_the_longest_executor_timeout(template: dict[str, Any]) -> None:
+    longest = template["Parameters"]["ExecutorTimeout"]["MaxValue"]
+    assert longest <= 900  # the Lambda limit
+    visibility = template["Resources"]["RunQueue"]["Properties"]["VisibilityTimeout"]
+    assert visibility >= 6 * longest
+
+
+def test_run_queue_is_fifo_and_redrives_to_a_fifo_dead_letter_queue(template: dict[str, Any]) -> None:
+    queue = template["Resources"]["RunQueue"]["Properties"]
+    dead_letters = template["Resources"]["RunDeadLetterQueue"]["Properties"]
+    assert queue["FifoQueue"] is True and dead_letters["FifoQueue"] is True
+    # The run id is the explicit deduplication id; content-based ids would merge distinct runs.
+    assert queue["ContentBasedDeduplication"] is False
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": _get_att("RunDeadLetterQueue", "Arn"),
+        "maxReceiveCount": _ref("MaxReceiveCount"),
+    }
+    assert dead_letters["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+
+
+def _key_schema(keys: list[dict[str, str]]) -> dict[str, str]:
+    return {key["KeyType"]: key["AttributeName"] for key in keys}
+
+
+@pytest.mark.parametrize(
+    ("table", "hash_key", "range_key", "index", "index_hash", "index_range"),
+    [
+        ("SchedulesTable", "schedule_id", None, "due", "due_shard", "next_fire_at"),
+        ("RunsTable", "schedule_id", "run_id", "open", "open_shard", "open_until"),
+    ],
+)
+def test_tables_have_their_keys_and_sparse_index(
+    template: dict[str, Any],
+    table: str,
+    hash_key: str,
+    range_key: str | None,
+    index: str,
+    index_hash: str,
+    index_range: str,
+) -> None:
+    properties = template["Resources"][table]["Properties"]
+    expected = {"HASH": hash_key} | ({"RANGE": range_key} if range_key else {})
+    assert _key_schema(properties["KeySchema"]) == expected
+    indexes = {i["IndexName"]: i for i in properties["GlobalSecondaryIndexes"]}
+    assert _key_schema(indexes[index]["KeySchema"]) == {"HASH": index_hash, "RANGE": index_range}
+    assert indexes[index]["Projection"] == {"ProjectionType": "ALL"}
+    types = {a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]}
+    assert types[index_hash] == types[index_range] == "N"  # shard number, epoch milliseconds
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+
+
+# ----------------------------------------------------------------------------------------------- IAM
+
+_NARROW_SERVICES = ("dynamodb", "s3", "sqs")
+# A wildcard may only stand for resources of one type (`...:foundation-model/*`) or below one named resource
+# (`${Bucket.Arn}/*`); never in the service, region or account part, never a bare `*`.
+# Matched after every `${...}` substitution is replaced by `X` (pseudo parameters contain colons).
+_TYPED_WILDCARD = re.compile(r"^(arn:[^:*]+:[a-z0-9-]+:[^:*]*:[^:*]*:[A-Za-z0-9-]+/[^*]*\*|X/[^*]*\*)$")
+_SUBSTITUTION = re.compile(r"\$\{[^}*]*\}")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _render(resource: Any) -> str:
+    """A resource as text: Sub templates as written, Ref/GetAtt as `${Name.Attr}` (never a wildcard)."""
+    if isinstance(resource, str):
+        return resource
+    if isinstance(resource, dict) and len(resource) == 1:
+        (function, argument), = resource.items()
+        if function == "Fn::Sub":
+            return argument if isinstance(argument, str) else argument[0]
+        if function == "Fn::GetAtt":
+            return "${" + ".".join(_as_list(argument)) + "}"
+        if function == "Ref":
+            return "${" + argument + "}"
+        if function == "Fn::Join":
+            delimiter, parts = argument
+            return delimiter.join(_render(part) for part in parts)
+    raise AssertionError(f"cannot read IAM resource {resource!r}")
+
+
+def _statements_in(value: Any) -> list[dict[str, Any]]:
+    """Every statement under `value`; a SAM policy template entry has none and is skipped."""
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Statement":
+                found.extend(_as_list(item))
+            else:
+                found.extend(_statements_in(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(_statements_in(item))
+    return found
+
+
+def _inline_statements(policies: Any) -> list[dict[str, Any]]:
+    return _statements_in(policies)
+
+
+def _iam_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    statements: list[tuple[str, dict[str, Any]]] = []
+    for name, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource["Type"].startswith("AWS::IAM::"):
+            statements.extend((name, s) for s in _statements_in(properties))
+        elif resource["Type"].startswith("AWS::Serverless::") and "Policies" in properties:
+            statements.extend((name, s) for s in _statements_in(properties["Policies"]))
+    return statements
+
+
+def iam_problems(statement: dict[str, Any]) -> list[str]:
+    """Why an Allow statement is broader than least privilege (empty when it is fine)."""
+    if statement.get("Effect") != "Allow" or "Principal" in statement:
+        return []  # denies narrow access; trust policies name principals, not resources
+    problems: list[str] = []
+    actions = [a for a in _as_list(statement.get("Action", [])) if isinstance(a, str)]
+    if "NotAction" in statement or "NotResource" in statement:
+        problems.append("NotAction/NotResource grants everything else")
+    for action in actions:
+        if action == "*" or action.endswith(":*"):
+            problems.append(f"action {action!r} grants a whole service")
+    resources = [_render(r) for r in _as_list(statement.get("Resource", []))]
+    services = {a.split(":", 1)[0] for a in actions}
+    for resource in resources:
+        if resource == "*":
+            narrow = sorted(services & set(_NARROW_SERVICES))
+            problems.append(f"resource '*' on {narrow or sorted(services)}")
+        elif "*" in resource and not _TYPED_WILDCARD.match(_SUBSTITUTION.sub("X", resource)):
+            problems.append(f"resource {resource!r} has a wildcard outside a resource type")
+    return problems
+
+
+def test_iam_statements_exist_to_check(template: dict[str, Any]) -> None:
+    owners = {name for name, _ in _iam_statements(template)}
+    assert {"ClaimFunction", "ExecutorFunction"} <= owners
+
+
+def test_no_iam_statement_grants_a_whole_service_or_every_resource(template: dict[str, Any]) -> None:
+    problems = [f"{name}: {problem}" for name, s in _iam_statements(template) for problem in iam_problems(s)]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Effect": "Allow", "Action": "*", "Resource": "arn:${AWS::Partition}:s3:::b/x"},
+        {"Effect": "Allow", "Action": "sqs:*", "Resource": {"Fn::GetAtt": ["RunQueue", "Arn"]}},
+        {"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": "*"},
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": {"Fn::Sub": "*"}},
+        {"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": "*"},
+        {  # a wildcard region
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": "arn:${AWS::Partition}:bedrock:*::foundation-model/*",
+        },
+        {"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:${AWS::Partition}:s3:::b"},
+    ],
+)
+def test_the_iam_check_rejects_broad_statements(statement: dict[str, Any]) -> None:
+    assert iam_problems(statement)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {
+            "Effect": "Allow",
+            "Action": "bedrock:InvokeModel",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/*"},
+        },
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": {"Fn::Sub": "${SessionsBucket.Arn}/*"}},
+        {"Effect": "Deny", "Action": "s3:*", "Resource": "*"},
+    ],
+)
+def test_the_iam_check_accepts_scoped_statements(statement: dict[str, Any]) -> None:
+    assert iam_problems(statement) == []
+
+
+# ----------------------------------------------------------------------------------------------- parameters
+
+
+def test_every_numeric_parameter_is_bounded_and_described(template: dict[str, Any]) -> None:
+    for name, parameter in template["Parameters"].items():
+        assert parameter.get("Description"), f"parameter {name} has no Description"
+        if parameter["Type"] == "Number":
+            assert "MinValue" in parameter and "MaxValue" in parameter, f"parameter {name} is unbounded"
+            assert parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"], name
+
+
+def test_the_lease_outlives_the_longest_executor_invocation(template: dict[str, Any]) -> None:
+    parameters = template["Parameters"]
+    assert parameters["LeaseSeconds"]["Default"] > parameters["ExecutorTimeout"]["MaxValue"]
+
+
+def test_every_output_is_described(template: dict[str, Any]) -> None:
+    outputs = template["Outputs"]
+    assert set(outputs) >= {
+        "SchedulesTableName",
+        "RunsTableName",
+        "RunQueueUrl",
+        "RunQueueArn",
+        "DeadLetterQueueUrl",
+        "SessionsBucketName",
+        "ClaimFunctionName",
+        "ExecutorFunctionName",
+        "LayerArn",
+    }
+    for name, output in outputs.items():
+        assert output.get("Description"), f"output {name} has no Description"
+        assert "Value" in output
+
+
+def test_sections_are_in_order(template: dict[str, Any]) -> None:
+    sections = [s for s in template if s in ("Globals", "Parameters", "Conditions", "Resources", "Outputs")]
+    assert sections == ["Globals", "Parameters", "Conditions", "Resources", "Outputs"]
+
+
+# ----------------------------------------------------------------------------------------------- tooling
+
+
+def test_cfn_lint_reports_no_error_and_no_warning() -> None:
+    from cfnlint.api import lint_file
+
+    matches = lint_file(TEMPLATE)
+    findings = [m for m in matches if m.rule.id[0] in "EW"]
+    assert not findings, "\n".join(f"{m.rule.id} line {m.linenumber}: {m.message}" for m in findings)
+
+
+def test_samconfig_deploys_the_agentcron_stack() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    assert config["version"] == 0.1
+    defaults = config["default"]
+    assert defaults["build"]["parameters"] == {"cached": True, "parallel": True}
+    deploy = defaults["deploy"]["parameters"]
+    assert deploy["stack_name"] == "agentcron"
+    assert deploy["capabilities"] == "CAPABILITY_IAM"
+    assert deploy["resolve_s3"] is True and deploy["confirm_changeset"] is True
+    assert defaults["validate"]["parameters"]["lint"] is True
