@@ -1,0 +1,115 @@
+"""Executor Lambda: SQS FIFO run messages -> ``agentcron.execute`` -> partial batch response.
+
+Each record is handled on its own. A record that raises (malformed body, unknown schedule, S3 or DynamoDB
+unavailable) is reported in ``batchItemFailures`` and, with ``skip_group_on_error``, so are the later records
+of its message group (FIFO order per schedule holds); other groups proceed. Every record is reported
+individually, even when all of them fail, so the logs and metrics name each bad message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+
+from agentcron import execute
+from agentcron.config import Settings
+from agentcron.exceptions import MalformedMessage
+from agentcron.models import utcnow
+from agentcron.queue import parse_message
+from agentcron.sessions import SessionStore
+from agentcron.store import Store
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger(service="agentcron-executor")
+metrics = Metrics(namespace="agentcron", service="executor")
+tracer = Tracer(service="agentcron-executor")
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+processor.raise_on_entire_batch_failure = False  # an all-bad batch still gets a per-message response
+
+_CORRELATION_KEYS = ["schedule_id", "run_id", "message_id"]
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    settings: Settings
+    store: Store
+    sessions: SessionStore
+
+
+_dependencies: Dependencies | None = None
+
+
+def dependencies() -> Dependencies:
+    """Settings and clients, built on first use and reused across warm invocations."""
+    global _dependencies
+    if _dependencies is None:
+        settings = Settings.from_env()
+        _dependencies = Dependencies(
+            settings=settings,
+            store=Store.from_settings(settings, boto3.client("dynamodb")),
+            sessions=SessionStore(boto3.client("s3"), settings.sessions_bucket),
+        )
+    return _dependencies
+
+
+def _sent_at(record: SQSRecord) -> datetime | None:
+    """SentTimestamp (epoch ms): the same on every redelivery, so run-now ids derived from it are stable."""
+    raw = record.attributes.sent_timestamp
+    if not raw:
+        return None
+    seconds, millis = divmod(int(raw), 1000)
+    return datetime.fromtimestamp(seconds, tz=UTC) + timedelta(milliseconds=millis)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    logger.remove_keys(_CORRELATION_KEYS)
+    logger.append_keys(message_id=record.message_id)
+    try:
+        message = parse_message(record.body)
+    except MalformedMessage as exc:
+        logger.error("malformed run message", extra={"reason": str(exc)})
+        metrics.add_metric(name="MalformedMessages", unit=MetricUnit.Count, value=1)
+        raise
+    logger.append_keys(schedule_id=message.schedule_id, run_id=getattr(message, "run_id", None))
+    deps = dependencies()
+    try:
+        outcome = execute.handle(
+            message,
+            store=deps.store,
+            sessions=deps.sessions,
+            settings=deps.settings,
+            now=utcnow,
+            message_id=record.message_id,
+            sent_at=_sent_at(record),
+        )
+    except Exception:
+        # Not acknowledged: SQS redelivers it, and after maxReceiveCount it moves to the dead-letter queue.
+        logger.exception(
+            "run message failed; it will be redelivered",
+            extra={"receive_count": record.attributes.approximate_receive_count},
+        )
+        metrics.add_metric(name="RunMessagesFailed", unit=MetricUnit.Count, value=1)
+        raise
+    logger.append_keys(run_id=outcome.run_id)
+    logger.info("run message handled", extra={"status": outcome.status, "reason": outcome.reason})
+    metrics.add_metric(name="Runs" + outcome.status.title().replace("_", ""), unit=MetricUnit.Count, value=1)
+    return {"run_id": outcome.run_id, "status": outcome.status}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

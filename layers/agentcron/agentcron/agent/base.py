@@ -1,0 +1,73 @@
+"""The provider interface every model backend implements, and the tool interface the agent loop calls.
+
+A provider turns a :class:`ModelRequest` (the whole transcript so far, the tools on offer) into one
+:class:`ModelResponse` (one assistant message, which may ask for tool calls, and the tokens it cost). It keeps
+no conversation state: the session is the state, so a run can be checkpointed and resumed anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from agentcron.exceptions import AgentcronError
+
+if TYPE_CHECKING:
+    from agentcron.models import Message, ReasoningEffort, TokenUsage, ToolCall
+
+
+class ProviderError(AgentcronError):
+    """A model call failed; ``retryable``: the same request may succeed later (throttling, 5xx)."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool offered to the model: its name, what it does, and a JSON schema of its arguments."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    model_id: str
+    messages: list[Message]
+    tools: list[ToolSpec] = field(default_factory=list)
+    reasoning_effort: ReasoningEffort | None = None
+    max_tokens: int | None = None
+
+
+# Why a model stopped: a final answer, a request to run tools, or the output cap.
+STOP_END_TURN = "end_turn"
+STOP_TOOL_USE = "tool_use"
+STOP_MAX_TOKENS = "max_tokens"
+
+
+@dataclass(frozen=True)
+class ModelResponse:
+    message: Message  # role "assistant"; ``tool_calls`` non-empty when the model wants tools run
+    usage: TokenUsage
+    stop_reason: str = STOP_END_TURN
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """A model backend. ``complete`` raises :class:`ProviderError` for failures the caller should report."""
+
+    name: str
+
+    def complete(self, request: ModelRequest) -> ModelResponse: ...
+
+
+@runtime_checkable
+class ToolRunner(Protocol):
+    """The tools a run may use: their specs for the model, and the execution of one call (its text result)."""
+
+    def specs(self) -> list[ToolSpec]: ...
+
+    def run(self, call: ToolCall) -> str: ...

@@ -1,0 +1,135 @@
+"""Sessions of scheduled runs: what a run is configured to do, the session it starts, and where it lives.
+
+A run's session is stored in S3 as JSON (``sessions/{session_id}.json``), not in DynamoDB: transcripts grow
+past the 400 KB item limit. The run record only carries the session id (``Store.bind_session``).
+
+Resolution order, field by field: the run's own override (``Run.task_message``, set by run-now) over the
+schedule's ``run_config`` over the deployment defaults in :class:`~agentcron.config.Settings`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from agentcron.models import Message, ReasoningEffort, Run, Schedule, Session, to_utc
+
+if TYPE_CHECKING:
+    from agentcron.config import Settings
+
+SESSION_PREFIX = "sessions/"
+_MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+def iso(at: datetime) -> str:
+    """ISO-8601 UTC with a ``Z`` suffix, the form session titles and metadata use."""
+    return to_utc(at).isoformat().replace("+00:00", "Z")
+
+
+def session_id_for(schedule_id: str, run_id: str) -> str:
+    """A run's session id: stable, so a redelivered message rewrites one session instead of orphaning one."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"agentcron:session:{schedule_id}/{run_id}"))
+
+
+class SessionStore:
+    """Sessions as JSON objects in the sessions bucket; ``s3_client`` is a boto3 S3 client."""
+
+    def __init__(self, s3_client: Any, bucket: str) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+
+    @staticmethod
+    def key(session_id: str) -> str:
+        return f"{SESSION_PREFIX}{session_id}.json"
+
+    def save(self, session: Session) -> None:
+        """Write the whole session (last writer wins; one run owns its session while its lease lives)."""
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=self.key(session.id),
+            Body=session.model_dump_json().encode("utf-8"),
+            ContentType="application/json",
+        )
+
+    def load(self, session_id: str) -> Session | None:
+        """The stored session, or None when there is none; other S3 errors propagate."""
+        try:
+            response = self._s3.get_object(Bucket=self._bucket, Key=self.key(session_id))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
+                return None
+            raise
+        return Session.model_validate_json(response["Body"].read())
+
+
+@dataclass(frozen=True)
+class ResolvedRunConfig:
+    """What one run actually uses once the defaults are applied. An empty ``model`` means: skip the run."""
+
+    model: str
+    reasoning_effort: ReasoningEffort | None
+    system_prompt: str
+    workspace_path: str | None
+    task_message: str | None
+
+
+def _text(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def resolve_run_config(schedule: Schedule, run: Run, settings: Settings) -> ResolvedRunConfig:
+    """Apply run override > ``schedule.run_config`` > deployment defaults; blank strings count as unset.
+
+    ``enhance_prompt`` is appended to the system prompt (after a blank line), so a schedule can add
+    instructions without restating the deployment's default prompt.
+    """
+    config = schedule.run_config
+    system_prompt = _text(config.system_prompt) or settings.default_system_prompt.strip()
+    enhance = _text(config.enhance_prompt)
+    if enhance:
+        system_prompt = f"{system_prompt}\n\n{enhance}" if system_prompt else enhance
+    return ResolvedRunConfig(
+        model=_text(config.model) or settings.default_model.strip(),
+        reasoning_effort=config.reasoning_effort,
+        system_prompt=system_prompt,
+        workspace_path=_text(config.workspace_path) or _text(settings.default_workspace_path),
+        task_message=_text(run.task_message) or _text(config.task_message),
+    )
+
+
+def build_session(schedule: Schedule, run: Run, resolved: ResolvedRunConfig, now: datetime) -> Session:
+    """The session a run starts from: a system message, then the task as the user message (when there is one).
+
+    The metadata ties the session back to its schedule and run (only keys with a value are set), so sessions
+    can be listed per schedule without reading the runs table.
+    """
+    system = resolved.system_prompt
+    if resolved.workspace_path:
+        workspace = f"Workspace path: {resolved.workspace_path}"
+        system = f"{system}\n\n{workspace}" if system else workspace
+    messages = [Message(role="system", content=system, created_at=now)]
+    if resolved.task_message:
+        messages.append(Message(role="user", content=resolved.task_message, created_at=now))
+    metadata = {
+        "created_by_schedule_id": schedule.id,
+        "schedule_run_id": run.run_id,
+        "schedule_name": schedule.name,
+        "scheduled_for": iso(run.scheduled_for),
+        "model": resolved.model,
+        "reasoning_effort": resolved.reasoning_effort.value if resolved.reasoning_effort else "",
+        "workspace_path": resolved.workspace_path or "",
+    }
+    return Session(
+        id=session_id_for(schedule.id, run.run_id),
+        title=f"{schedule.name} - {iso(run.scheduled_for)}",
+        model=resolved.model,
+        messages=messages,
+        metadata={key: value for key, value in metadata.items() if value},
+        created_at=now,
+        updated_at=now,
+    )

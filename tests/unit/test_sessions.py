@@ -1,0 +1,173 @@
+"""Sessions: config resolution, the session a run starts from, and the S3 round trip."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from agentcron.config import Settings
+from agentcron.models import Message, ReasoningEffort, Run, RunTrigger, Schedule, Session, TokenUsage
+from agentcron.sessions import SessionStore, build_session, resolve_run_config, session_id_for
+
+NOW = datetime(2026, 3, 1, 9, 0, 5, tzinfo=UTC)
+SLOT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+SETTINGS = Settings(default_model="echo", default_system_prompt="Default prompt.", default_workspace_path="")
+
+
+def _schedule(**run_config) -> Schedule:
+    return Schedule.model_validate(
+        {
+            "id": "daily-news",
+            "name": "Daily news",
+            "trigger": {"type": "daily", "hour": 9, "minute": 0},
+            "run_config": run_config,
+        }
+    )
+
+
+def _run(task_message: str | None = None) -> Run:
+    return Run(
+        run_id="daily-news-20260301T090000Z",
+        schedule_id="daily-news",
+        scheduled_for=SLOT,
+        claimed_at=SLOT,
+        task_message=task_message,
+        trigger=RunTrigger.run_now if task_message else RunTrigger.schedule,
+    )
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def test_defaults_fill_an_empty_run_config() -> None:
+    resolved = resolve_run_config(_schedule(), _run(), SETTINGS)
+    assert resolved.model == "echo"
+    assert resolved.system_prompt == "Default prompt."
+    assert resolved.workspace_path is None
+    assert resolved.task_message is None
+    assert resolved.reasoning_effort is None
+
+
+def test_run_config_wins_over_defaults_and_run_override_wins_over_run_config() -> None:
+    schedule = _schedule(
+        model="echo:big",
+        system_prompt="Custom.",
+        enhance_prompt="Be terse.",
+        workspace_path="/ws/news",
+        task_message="scheduled task",
+        reasoning_effort="high",
+    )
+    resolved = resolve_run_config(schedule, _run("override task"), SETTINGS)
+    assert resolved.model == "echo:big"
+    assert resolved.system_prompt == "Custom.\n\nBe terse."
+    assert resolved.workspace_path == "/ws/news"
+    assert resolved.task_message == "override task"
+    assert resolved.reasoning_effort is ReasoningEffort.high
+    assert resolve_run_config(schedule, _run(), SETTINGS).task_message == "scheduled task"
+
+
+def test_blank_values_count_as_unset_and_an_empty_default_model_stays_empty() -> None:
+    settings = Settings(default_model=" ", default_system_prompt="P", default_workspace_path="/default")
+    resolved = resolve_run_config(
+        _schedule(model="  ", system_prompt=" ", task_message="t"), _run("  "), settings
+    )
+    assert resolved.model == ""
+    assert resolved.system_prompt == "P"
+    assert resolved.workspace_path == "/default"
+    assert resolved.task_message == "t"
+
+
+# --------------------------------------------------------------------------- the session
+
+
+def test_build_session_has_system_then_user_message_title_and_metadata() -> None:
+    schedule = _schedule(workspace_path="/ws", task_message="read the news", reasoning_effort="low")
+    run = _run()
+    session = build_session(schedule, run, resolve_run_config(schedule, run, SETTINGS), NOW)
+    assert [m.role for m in session.messages] == ["system", "user"]
+    assert session.messages[0].content == "Default prompt.\n\nWorkspace path: /ws"
+    assert session.messages[1].content == "read the news"
+    assert all(m.created_at == NOW for m in session.messages)
+    assert session.title == "Daily news - 2026-03-01T09:00:00Z"
+    assert session.model == "echo"
+    assert session.metadata == {
+        "created_by_schedule_id": "daily-news",
+        "schedule_run_id": "daily-news-20260301T090000Z",
+        "schedule_name": "Daily news",
+        "scheduled_for": "2026-03-01T09:00:00Z",
+        "model": "echo",
+        "reasoning_effort": "low",
+        "workspace_path": "/ws",
+    }
+    assert session.created_at == session.updated_at == NOW
+    # a redelivered run rebuilds the same session id instead of orphaning a second session
+    assert session.id == session_id_for("daily-news", run.run_id)
+    assert build_session(schedule, run, resolve_run_config(schedule, run, SETTINGS), NOW).id == session.id
+
+
+def test_build_session_without_task_has_only_the_system_message_and_only_set_metadata() -> None:
+    schedule, run = _schedule(), _run()
+    session = build_session(schedule, run, resolve_run_config(schedule, run, SETTINGS), NOW)
+    assert [m.role for m in session.messages] == ["system"]
+    assert set(session.metadata) == {
+        "created_by_schedule_id",
+        "schedule_run_id",
+        "schedule_name",
+        "scheduled_for",
+        "model",
+    }
+
+
+# --------------------------------------------------------------------------- storage
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch):
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="sessions")
+        yield client
+
+
+def test_session_round_trip(s3) -> None:
+    store = SessionStore(s3, "sessions")
+    session = Session(
+        id="abc",
+        title="t",
+        model="echo",
+        messages=[
+            Message(role="user", content="hi", created_at=NOW),
+            Message(role="assistant", content="echo: hi", created_at=NOW),
+        ],
+        metadata={"schedule_run_id": "r"},
+        usage=TokenUsage(input_tokens=1, output_tokens=2),
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    store.save(session)
+    head = s3.head_object(Bucket="sessions", Key="sessions/abc.json")
+    assert head["ContentType"] == "application/json"
+    assert store.load("abc") == session
+    # saving again replaces the transcript
+    session.messages.append(Message(role="user", content="more", created_at=NOW))
+    store.save(session)
+    assert len(store.load("abc").messages) == 3
+
+
+def test_load_of_a_missing_session_is_none(s3) -> None:
+    assert SessionStore(s3, "sessions").load("nope") is None
+
+
+def test_load_propagates_other_errors(s3) -> None:
+    with pytest.raises(Exception, match="NoSuchBucket"):
+        SessionStore(s3, "no-such-bucket").load("abc")
