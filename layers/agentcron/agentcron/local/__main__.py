@@ -1,0 +1,111 @@
+"""``make run``: the whole system on this machine, no AWS account, no Docker.
+
+Starts an embedded moto server, creates the template's tables, indexes, bucket and queues, loads the
+schedules in ``examples/``, prints their upcoming fire times, then runs the claim loop and executor workers
+around the real handlers and prints every run as it moves through its states, until Ctrl-C (or ``--for``).
+The management API (the same handler as the API Lambda) is served on http://127.0.0.1:8787 (``--api-port``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from agentcron.local.loops import ClaimLoop, ExecutorLoop, RunWatcher, load_examples
+from agentcron.local.resources import RUN_QUEUE, default_template_path
+from agentcron.local.stack import REGION, start_local_stack
+from agentcron.models import ScheduleSpec, utcnow
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m agentcron.local", description=__doc__.splitlines()[0])
+    parser.add_argument("--for", dest="duration", type=float, default=None, metavar="SECONDS",
+                        help="stop by itself after SECONDS (default: run until Ctrl-C)")
+    parser.add_argument("--examples", type=Path, default=default_template_path().parent / "examples",
+                        help="folder of schedule specs (*.json) to load at start")
+    parser.add_argument("--sweep-seconds", type=int, default=1,
+                        help="claim sweep period inside each claim invocation (the template default is 5)")
+    parser.add_argument("--executors", type=int, default=2, help="parallel executor workers")
+    parser.add_argument("--moto-port", type=int, default=0, help="port of the embedded moto server (0: any)")
+    parser.add_argument("--api-port", type=int, default=8787,
+                        help="port of the management API on 127.0.0.1 (0: any; default 8787)")
+    parser.add_argument("--upcoming", type=int, default=3, help="upcoming fire times to print per schedule")
+    return parser.parse_args(argv)
+
+
+def _emit(line: str) -> None:
+    print(f"{datetime.now().strftime('%H:%M:%S.%f')[:-3]}  {line}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    from agentcron import triggers
+    from agentcron.planner import effective_trigger
+
+    stack = start_local_stack(port=args.moto_port, sweep_seconds=args.sweep_seconds)
+    _emit(f"moto server on {stack.endpoint_url}; resources created from template.yaml")
+    from agentcron.store import Store
+
+    store = Store.from_settings(stack.settings, client=stack.client("dynamodb"))
+    schedule_ids: list[str] = []
+    now = utcnow()
+    for raw in load_examples(args.examples):
+        spec = ScheduleSpec.model_validate(raw | {"created_at": now, "updated_at": now})
+        schedule = store.create_schedule(spec, now)
+        schedule_ids.append(schedule.id)
+        times = triggers.upcoming(
+            effective_trigger(schedule), now, args.upcoming, timezone=schedule.timezone,
+            start_at=schedule.start_at, end_at=schedule.end_at, dst_policy=schedule.dst_policy,
+        )
+        shown = ", ".join(t.strftime("%Y-%m-%d %H:%M:%SZ") for t in times) or "none"
+        _emit(f"schedule {schedule.id:<16} {schedule.trigger.type:<8} next: {shown}")
+
+    stop = threading.Event()
+    sqs = stack.client("sqs")
+    queue_url = stack.resources.queue_urls[RUN_QUEUE]
+    queue_arn = stack.resources.queue_arns[RUN_QUEUE]
+    def watched() -> list[str]:  # the examples and whatever the API or the CLI created since
+        return list(dict.fromkeys(schedule_ids + [s.id for s in store.list_schedules(limit=200)[0]]))
+
+    watcher = RunWatcher(store, watched, stop, _emit)
+    workers = [ClaimLoop(stop, _emit), watcher] + [
+        ExecutorLoop(sqs, queue_url, queue_arn, REGION, stop, _emit, name=f"executor-{i}")
+        for i in range(max(1, args.executors))
+    ]
+    for worker in workers:
+        worker.start()
+    from agentcron.local.http import serve_api
+
+    try:
+        api = serve_api(port=args.api_port, on_error=_emit)
+    except OSError as exc:
+        stop.set()
+        stack.stop()
+        _emit(f"cannot serve the API on 127.0.0.1:{args.api_port}: {exc} (choose another with --api-port)")
+        return 1
+    _emit(f"API on {api.url} (the agentcron CLI's default; curl {api.url}/schedules)")
+    _emit("claim loop and executors running" + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
+    try:
+        if args.duration is None:
+            while True:
+                time.sleep(3600)
+        else:
+            time.sleep(args.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        watcher.tick()
+        summary = ", ".join(f"{status} {count}" for status, count in sorted(watcher.counts.items()))
+        _emit(f"stopping; run transitions seen: {summary or 'none'}")
+        api.stop()
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Load the Lambda handlers from ``functions/<name>/app.py`` as Lambda does: by file, not as a package.
+
+The local stack and the tests call the very modules SAM deploys, so there is no second code path to drift.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from agentcron.local.resources import default_template_path
+
+
+def functions_dir() -> Path:
+    return default_template_path().parent / "functions"
+
+
+def load_handler(name: str) -> ModuleType:
+    """Import ``functions/<name>/app.py`` under the module name ``agentcron_fn_<name>`` (loaded once)."""
+    module_name = f"agentcron_fn_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    path = functions_dir() / name / "app.py"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no handler at {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    return module
+
+
+class LambdaContext:
+    """The parts of the Lambda context object the handlers use, with a real deadline."""
+
+    def __init__(self, function_name: str, timeout_seconds: float, clock) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = 512
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.aws_request_id = "local"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._clock = clock
+        self._deadline = clock() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - self._clock()) * 1000))

@@ -1,0 +1,176 @@
+"""The loops that stand in for AWS's own machinery around the handlers, locally.
+
+- the claim loop plays EventBridge Scheduler: it invokes the claim handler with the scheduler's event, once a
+  minute, with a context whose deadline is real (the handler sweeps every SWEEP_SECONDS inside it);
+- the executor loop plays the SQS event source mapping: it long-polls the FIFO queue, hands the handler a
+  real SQS event, deletes what succeeded and makes the reported failures visible again (after their receive
+  count, the queue's redrive policy moves them to the dead-letter queue);
+- the watcher prints each run as it moves through its states.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from agentcron.local.handlers import LambdaContext, load_handler
+from agentcron.local.resources import default_template_path
+from agentcron.store import Store
+
+FAILED_MESSAGE_RETRY_SECONDS = 2  # locally, not the queue's 90-minute visibility timeout
+
+
+def scheduler_event() -> dict[str, Any]:
+    path = default_template_path().parent / "events" / "eventbridge-scheduler.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+class ClaimLoop(threading.Thread):
+    def __init__(self, stop: threading.Event, on_error: Callable[[str], None]) -> None:
+        super().__init__(name="claim", daemon=True)
+        self.stop_event, self.on_error = stop, on_error
+
+    def run(self) -> None:
+        handler = load_handler("claim").lambda_handler
+        while not self.stop_event.is_set():
+            started = time.monotonic()
+            try:
+                handler(scheduler_event(), LambdaContext("ClaimFunction", 60, time.monotonic))
+            except Exception as exc:  # keep the local stack alive; the error is shown
+                self.on_error(f"claim invocation failed: {exc!r}")
+            self.stop_event.wait(max(0.0, 60 - (time.monotonic() - started)))
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source mapping builds from received messages."""
+    records = []
+    for m in messages:
+        attrs = m.get("Attributes", {})
+        records.append(
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {
+                    key: attrs[key]
+                    for key in (
+                        "ApproximateReceiveCount",
+                        "SentTimestamp",
+                        "SequenceNumber",
+                        "MessageGroupId",
+                        "SenderId",
+                        "MessageDeduplicationId",
+                        "ApproximateFirstReceiveTimestamp",
+                    )
+                    if key in attrs
+                },
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),  # noqa: S324
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+        )
+    return {"Records": records}
+
+
+class ExecutorLoop(threading.Thread):
+    def __init__(self, sqs: Any, queue_url: str, queue_arn: str, region: str, stop: threading.Event,
+                 on_error: Callable[[str], None], name: str = "executor") -> None:
+        super().__init__(name=name, daemon=True)
+        self.sqs, self.queue_url, self.queue_arn, self.region = sqs, queue_url, queue_arn, region
+        self.stop_event, self.on_error = stop, on_error
+
+    def run(self) -> None:
+        handler = load_handler("executor").lambda_handler
+        while not self.stop_event.is_set():
+            try:
+                self._poll_once(handler)
+            except Exception as exc:
+                self.on_error(f"executor loop: {exc!r}")
+                self.stop_event.wait(1)
+
+    def _poll_once(self, handler: Callable[..., Any]) -> None:
+        received = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=1,
+            MessageSystemAttributeNames=["All"],
+        ).get("Messages", [])
+        if not received:
+            return
+        context = LambdaContext("ExecutorFunction", 900, time.monotonic)
+        response = handler(sqs_event(received, self.queue_arn, self.region), context) or {}
+        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        done = [m for m in received if m["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        for m in received:
+            if m["MessageId"] in failed:
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url,
+                    ReceiptHandle=m["ReceiptHandle"],
+                    VisibilityTimeout=FAILED_MESSAGE_RETRY_SECONDS,
+                )
+
+
+class RunWatcher(threading.Thread):
+    """Prints a line each time a run appears or changes status (one query per schedule per tick)."""
+
+    def __init__(self, store: Store, schedule_ids: Callable[[], list[str]], stop: threading.Event,
+                 emit: Callable[[str], None], interval: float = 0.5) -> None:
+        super().__init__(name="watcher", daemon=True)
+        self.store, self.schedule_ids, self.stop_event, self.emit = store, schedule_ids, stop, emit
+        self.interval = interval
+        self.seen: dict[str, str] = {}
+        self.counts: dict[str, int] = {}
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self.tick()
+            except Exception as exc:
+                self.emit(f"watcher: {exc!r}")
+            self.stop_event.wait(self.interval)
+
+    def tick(self) -> None:
+        for schedule_id in self.schedule_ids():
+            runs, _ = self.store.list_runs(schedule_id, limit=20)
+            for run in reversed(runs):
+                if self.seen.get(run.run_id) == run.status:
+                    continue
+                self.seen[run.run_id] = run.status
+                self.counts[run.status] = self.counts.get(run.status, 0) + 1
+                self.emit(describe_run(run))
+
+
+def _hms(at: datetime | None) -> str:
+    return at.strftime("%H:%M:%S") if at else "--:--:--"
+
+
+def describe_run(run: Any) -> str:
+    parts = [f"{run.status:<9}", f"{run.schedule_id:<16}", f"slot {_hms(run.scheduled_for)}Z"]
+    if run.trigger != "schedule":
+        parts.append(f"[{run.trigger}]")
+    if run.dispatch_lag_ms is not None:
+        parts.append(f"lag {run.dispatch_lag_ms} ms")
+    if run.execution_duration_ms is not None:
+        parts.append(f"took {run.execution_duration_ms} ms")
+    if run.usage.total_tokens:
+        parts.append(f"tokens {run.usage.input_tokens}/{run.usage.output_tokens}")
+    if run.outcome_reason:
+        parts.append(f"- {run.outcome_reason}")
+    return "  ".join(parts)
+
+
+def load_examples(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.json"))]

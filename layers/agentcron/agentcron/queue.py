@@ -1,0 +1,110 @@
+"""The run queue (SQS FIFO): sending run messages in batches and parsing what arrives.
+
+Ordering and de-duplication: the message group is the schedule id, so one schedule's runs start in order;
+a schedule whose overlap policy is ``allow`` uses the run id as group so its runs can run in parallel. The
+de-duplication id is the run id. SQS de-duplication only saves work: exactly-once per slot is guaranteed by
+the conditional run transitions of the store, so a duplicate message is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from agentcron.exceptions import AgentcronError, MalformedMessage
+from agentcron.models import OverlapPolicy, QueueMessage, Run, RunMessage, Schedule
+
+SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
+
+_MESSAGE = TypeAdapter(QueueMessage)
+_TYPES = ("run", "run_now", "continue")
+
+
+class QueueSendFailed(AgentcronError):
+    """SQS refused some messages; their runs stay ``queued`` and the sweep's outbox re-sends them later."""
+
+    def __init__(self, failed: dict[str, str]) -> None:
+        detail = ", ".join(f"{run_id}: {reason}" for run_id, reason in failed.items())
+        super().__init__(f"{len(failed)} message(s) not sent: {detail}")
+        self.failed = failed
+
+
+def parse_message(body: str) -> QueueMessage:
+    """The queue message in ``body``; ``MalformedMessage`` with the reason for anything else."""
+    try:
+        data: Any = json.loads(body)
+    except (TypeError, ValueError) as exc:
+        raise MalformedMessage(f"message body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise MalformedMessage("message body must be a JSON object")
+    kind = data.get("type")
+    if kind is None:
+        raise MalformedMessage(f"type is required (one of {', '.join(_TYPES)})")
+    if kind not in _TYPES:
+        raise MalformedMessage(f"type must be one of {', '.join(_TYPES)}, got {kind!r}")
+    try:
+        return _MESSAGE.validate_python(data)
+    except ValidationError as exc:
+        raise MalformedMessage(_reason(exc)) from None
+
+
+def _reason(exc: ValidationError) -> str:
+    problems = []
+    for err in exc.errors(include_url=False):
+        path = ".".join(str(p) for p in err["loc"] if p not in _TYPES) or "body"
+        if err["type"] == "missing":
+            problems.append(f"{path} is required")
+        else:
+            problems.append(f"{path}: {err['msg']}")
+    return "; ".join(problems)
+
+
+def message_group_id(schedule: Schedule, run_id: str) -> str:
+    """The schedule id (its runs start one after another); the run id when overlap is ``allow``."""
+    return run_id if schedule.overlap_policy == OverlapPolicy.allow else schedule.id
+
+
+class RunQueue:
+    """Sends to the run queue. ``client`` is a boto3 SQS client."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self.client = client
+        self.queue_url = queue_url
+
+    def send_runs(self, schedule: Schedule, runs: list[Run]) -> None:
+        """One ``RunMessage`` per run, batches of 10, de-duplication id = run id.
+
+        Every batch is attempted; ``QueueSendFailed`` names the runs SQS refused (the others were sent).
+        An exception from the client itself (network, throttling) propagates after the earlier batches.
+        """
+        failed: dict[str, str] = {}
+        for start in range(0, len(runs), SQS_BATCH):
+            batch = runs[start : start + SQS_BATCH]
+            entries = [
+                {
+                    "Id": str(i),
+                    "MessageBody": RunMessage(
+                        schedule_id=run.schedule_id, run_id=run.run_id
+                    ).model_dump_json(),
+                    "MessageGroupId": message_group_id(schedule, run.run_id),
+                    "MessageDeduplicationId": run.run_id,
+                }
+                for i, run in enumerate(batch)
+            ]
+            response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            for failure in response.get("Failed") or []:
+                run = batch[int(failure["Id"])]
+                failed[run.run_id] = failure.get("Message") or failure.get("Code") or "unknown error"
+        if failed:
+            raise QueueSendFailed(failed)
+
+    def send(self, message: QueueMessage, *, group_id: str, dedup_id: str) -> None:
+        """One message; the caller chooses the group and de-duplication ids."""
+        self.client.send_message(
+            QueueUrl=self.queue_url,
+            MessageBody=message.model_dump_json(),
+            MessageGroupId=group_id,
+            MessageDeduplicationId=dedup_id,
+        )

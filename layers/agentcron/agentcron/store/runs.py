@@ -1,0 +1,379 @@
+"""Runs: reads and the conditional status transitions, each with its schedule counters in one transaction.
+
+Every transition is conditional on the status (and attempt) read just before, so two writers never both
+win, and a terminal run is never changed again. When the schedule item is gone the run transition still
+happens alone: an outcome is never lost to a deleted schedule.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from agentcron.exceptions import RunNotFound, ScheduleNotFound
+from agentcron.models import Run, RunStatus, TokenUsage
+from agentcron.store.base import CONDITION_FAILED, StoreBase, cancellation_codes, error_code
+from agentcron.store.codec import (
+    Update,
+    deserialize,
+    epoch_ms,
+    iso,
+    run_from_item,
+    run_item,
+    serialize,
+)
+
+TRANSITION_ATTEMPTS = 4  # re-reads after losing a race with another writer of the same run
+MAX_REDELIVERY_SECONDS = 3600  # the outbox backoff cap
+RUN_KEY = ("schedule_id", "run_id")
+FAILURE_STATUSES = (RunStatus.failed, RunStatus.timed_out, RunStatus.cancelled)
+
+
+class RunsMixin(StoreBase):
+    # ------------------------------------------------------------------ reads
+
+    def get_run(self, schedule_id: str, run_id: str) -> Run | None:
+        item = self._get_run_item(schedule_id, run_id)
+        return run_from_item(item) if item else None
+
+    def _get_run_item(self, schedule_id: str, run_id: str) -> dict[str, Any] | None:
+        return self._get(self.runs_table, {"schedule_id": schedule_id, "run_id": run_id})
+
+    def list_runs(
+        self,
+        schedule_id: str,
+        *,
+        status: RunStatus | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[Run], str | None]:
+        """A page of one schedule's runs, newest first, optionally of one status; cursor of the next page."""
+        request = self._history_query(schedule_id, [status] if status else None)
+        page = self._collect("query", request, limit=limit, cursor=cursor, key=RUN_KEY)
+        return [run_from_item(item) for item in page.items], page.cursor
+
+    def open_runs(self, schedule_id: str, *, limit: int = 10) -> list[Run]:
+        """The newest ``limit`` queued or running runs of a schedule (open runs are the recent ones)."""
+        request = self._history_query(schedule_id, [RunStatus.queued, RunStatus.running])
+        return [
+            run_from_item(item) for item in self._collect("query", request, limit=limit, key=RUN_KEY).items
+        ]
+
+    def last_success(self, schedule_id: str) -> Run | None:
+        request = self._history_query(schedule_id, [RunStatus.success])
+        items = self._collect("query", request, limit=1, key=RUN_KEY).items
+        return run_from_item(items[0]) if items else None
+
+    def _history_query(self, schedule_id: str, statuses: list[RunStatus] | None) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "TableName": self.runs_table,
+            "KeyConditionExpression": "schedule_id = :id",
+            "ExpressionAttributeValues": {":id": {"S": schedule_id}},
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+        }
+        if statuses:
+            aliases = [f":s{i}" for i in range(len(statuses))]
+            request["FilterExpression"] = f"#status IN ({', '.join(aliases)})"
+            request["ExpressionAttributeNames"] = {"#status": "status"}
+            for alias, status in zip(aliases, statuses, strict=True):
+                request["ExpressionAttributeValues"][alias] = {"S": status.value}
+        return request
+
+    def stale_open_runs(self, shard: int, now: datetime, *, limit: int = 100) -> list[Run]:
+        """Open runs of ``shard`` past ``open_until <= now``: never delivered, or their lease expired."""
+        request = {
+            "TableName": self.runs_table,
+            "IndexName": "open",
+            "KeyConditionExpression": "open_shard = :shard AND open_until <= :now",
+            "ExpressionAttributeValues": {":shard": {"N": str(shard)}, ":now": {"N": str(epoch_ms(now))}},
+        }
+        return [run_from_item(item) for item in self._collect("query", request, limit=limit).items]
+
+    def is_cancel_requested(self, schedule_id: str, run_id: str) -> bool:
+        item = self._get(self.runs_table, {"schedule_id": schedule_id, "run_id": run_id}, "cancel_requested")
+        return bool(item and deserialize(item).get("cancel_requested"))
+
+    # ------------------------------------------------------------------ creation
+
+    def create_run(self, run: Run, now: datetime, *, redelivery_seconds: int) -> bool:
+        """Record a run-now or backfill run; False when its id exists already (a retried request).
+
+        One transaction: the conditional put and, for a queued run, the schedule's ``queued_run_count + 1``.
+        A queued run carries the outbox deadline ``now + redelivery_seconds``; a terminal one its purge time.
+        ``ScheduleNotFound`` when the schedule does not exist.
+        """
+        item = run_item(run)
+        if run.status.is_terminal:
+            item["purge_at"] = self._purge_at(run.completed_at or now)
+        else:
+            item.update(self._open_attributes(run.run_id, now + timedelta(seconds=redelivery_seconds)))
+            item["send_count"] = 0
+        put = {
+            "Put": {
+                "TableName": self.runs_table,
+                "Item": serialize(item),
+                "ConditionExpression": "attribute_not_exists(run_id)",
+            }
+        }
+        key = serialize({"schedule_id": run.schedule_id})
+        if run.status == RunStatus.queued:
+            counters = Update().add("queued_run_count", 1).when("attribute_exists(schedule_id)")
+            schedule: dict[str, Any] = {
+                "Update": counters.request(self.schedules_table, {"schedule_id": run.schedule_id})
+            }
+        else:
+            schedule = {
+                "ConditionCheck": {
+                    "TableName": self.schedules_table,
+                    "Key": key,
+                    "ConditionExpression": "attribute_exists(schedule_id)",
+                }
+            }
+        items = [put, schedule]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+            return True
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            codes = cancellation_codes(exc, len(items))
+        if codes[0] == CONDITION_FAILED:
+            return False
+        if codes[1] == CONDITION_FAILED:
+            raise ScheduleNotFound(run.schedule_id)
+        raise RuntimeError(f"run {run.run_id} was not recorded: {codes}")
+
+    # ------------------------------------------------------------------ transitions
+
+    def start_run(self, schedule_id: str, run_id: str, now: datetime, *, lease_seconds: int) -> Run | None:
+        """queued -> running (or take over a ``running`` run whose lease expired); None when not startable.
+
+        Sets attempt + 1, ``started_at``, the lease ``open_until = now + lease_seconds`` and, on the first
+        start, ``dispatch_lag_ms``. Schedule: queued - 1 / running + 1 (not on a takeover), last_started_at.
+        None when the run is missing, terminal, or running under a live lease: acknowledge and do nothing.
+        """
+        now_ms = epoch_ms(now)
+        for _ in range(TRANSITION_ATTEMPTS):
+            item = self._get_run_item(schedule_id, run_id)
+            if item is None:
+                return None
+            run, raw = run_from_item(item), deserialize(item)
+            if run.status == RunStatus.running and int(raw.get("open_until", 0)) > now_ms:
+                return None
+            if run.status not in (RunStatus.queued, RunStatus.running):
+                return None
+            lag = max(0, epoch_ms(now) - epoch_ms(run.scheduled_for))
+            started = run.model_copy(
+                update={
+                    "status": RunStatus.running,
+                    "attempt": run.attempt + 1,
+                    "started_at": now,
+                    "dispatch_lag_ms": run.dispatch_lag_ms if run.dispatch_lag_ms is not None else lag,
+                }
+            )
+            update = Update()
+            update.set("status", RunStatus.running.value).set("attempt", started.attempt)
+            update.set("started_at", iso(now)).set("dispatch_lag_ms", started.dispatch_lag_ms)
+            for name, value in self._open_attributes(run_id, now + timedelta(seconds=lease_seconds)).items():
+                update.set(name, value)
+            update.when(f"{update.n('status')} = {update.v(run.status.value)}")
+            update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
+            if run.status == RunStatus.running:
+                update.when(f"{update.n('open_until')} <= {update.v(now_ms)}")
+            counters = Update().set("last_started_at", iso(now))
+            if run.status == RunStatus.queued:
+                counters.add("queued_run_count", -1).add("running_run_count", 1)
+            if self._transition(schedule_id, run_id, update, counters):
+                return started
+        return None
+
+    def bind_session(self, schedule_id: str, run_id: str, session_id: str) -> None:
+        """Record the agent session of a run; ``RunNotFound`` when the run does not exist."""
+        update = Update().set("session_id", session_id).when("attribute_exists(run_id)")
+        if not self._update_run(schedule_id, run_id, update):
+            raise RunNotFound(schedule_id, run_id)
+
+    def renew_lease(self, schedule_id: str, run_id: str, now: datetime, *, lease_seconds: int) -> bool:
+        """Extend a running run's lease to ``now + lease_seconds``; False when the run is not running."""
+        update = Update().set("open_until", epoch_ms(now + timedelta(seconds=lease_seconds)))
+        update.when(f"{update.n('status')} = {update.v(RunStatus.running.value)}")
+        return self._update_run(schedule_id, run_id, update)
+
+    def request_cancel(self, schedule_id: str, run_id: str) -> bool:
+        """Flag an open run for cancellation (the executor checks the flag); False when it is not open."""
+        update = Update().set("cancel_requested", True)
+        queued, running = update.v(RunStatus.queued.value), update.v(RunStatus.running.value)
+        update.when(f"{update.n('status')} IN ({queued}, {running})")
+        return self._update_run(schedule_id, run_id, update)
+
+    def finish_run(
+        self,
+        schedule_id: str,
+        run_id: str,
+        status: RunStatus,
+        now: datetime,
+        *,
+        reason: str | None = None,
+        usage: TokenUsage | None = None,
+        final_answer: str | None = None,
+        if_lease_expired: bool = False,
+    ) -> Run | None:
+        """An open run becomes terminal ``status``; None (and nothing changes) when it is already terminal.
+
+        ``if_lease_expired`` (the reaper): only while the run's deadline ``open_until`` is still ``<= now``,
+        so a lease renewed in the meantime keeps a live run alive (None is returned).
+
+        Same transaction, on the schedule: queued or running count - 1, and by outcome success ->
+        total_run_count/total_success_count + 1, consecutive_failures = 0, last_success_at; failed /
+        timed_out / cancelled -> total_run_count/total_failure_count/consecutive_failures + 1,
+        last_failure_at; skipped / missed -> total_skipped_count / total_missed_count + 1. Always
+        last_finished_at and the usage's tokens added. The run gets ``purge_at`` and leaves the open index.
+        """
+        if not status.is_terminal:
+            raise ValueError(f"finish_run needs a terminal status, got {status.value}")
+        for _ in range(TRANSITION_ATTEMPTS):
+            item = self._get_run_item(schedule_id, run_id)
+            if item is None:
+                return None
+            run = run_from_item(item)
+            if run.status.is_terminal:
+                return None
+            deadline = deserialize(item).get("open_until")
+            if if_lease_expired and (deadline is None or int(deadline) > epoch_ms(now)):
+                return None
+            changes: dict[str, Any] = {"status": status, "completed_at": now}
+            if run.started_at is not None:
+                changes["execution_duration_ms"] = max(0, epoch_ms(now) - epoch_ms(run.started_at))
+            if reason is not None:
+                changes["outcome_reason"] = reason
+            if final_answer is not None:
+                changes["final_answer"] = final_answer
+            if usage is not None:
+                changes["usage"] = usage
+            finished = run.model_copy(update=changes)
+            update = Update()
+            update.set("status", status.value).set("completed_at", iso(now))
+            update.set("execution_duration_ms", finished.execution_duration_ms)
+            update.set("outcome_reason", finished.outcome_reason).set("final_answer", finished.final_answer)
+            update.set("input_tokens", finished.usage.input_tokens)
+            update.set("output_tokens", finished.usage.output_tokens)
+            update.set("purge_at", self._purge_at(now)).remove("open_shard").remove("open_until")
+            update.when(f"{update.n('status')} = {update.v(run.status.value)}")
+            update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
+            if if_lease_expired:
+                update.when(f"{update.n('open_until')} <= {update.v(epoch_ms(now))}")
+            if self._transition(schedule_id, run_id, update, self._outcome_counters(run, status, now, usage)):
+                return finished
+        return None
+
+    @staticmethod
+    def _outcome_counters(run: Run, status: RunStatus, now: datetime, usage: TokenUsage | None) -> Update:
+        counters = Update().set("last_finished_at", iso(now))
+        counters.add("running_run_count" if run.status == RunStatus.running else "queued_run_count", -1)
+        if status == RunStatus.success:
+            counters.add("total_run_count", 1).add("total_success_count", 1)
+            counters.set("consecutive_failures", 0).set("last_success_at", iso(now))
+        elif status in FAILURE_STATUSES:
+            counters.add("total_run_count", 1).add("total_failure_count", 1)
+            counters.add("consecutive_failures", 1).set("last_failure_at", iso(now))
+        elif status == RunStatus.skipped:
+            counters.add("total_skipped_count", 1)
+        elif status == RunStatus.missed:
+            counters.add("total_missed_count", 1)
+        if usage is not None:
+            counters.add("input_tokens", usage.input_tokens).add("output_tokens", usage.output_tokens)
+        return counters
+
+    # ------------------------------------------------------------------ outbox and reaper
+
+    def defer_redelivery(
+        self,
+        schedule_id: str,
+        run_id: str,
+        now: datetime,
+        *,
+        redelivery_seconds: int,
+        max_seconds: int = MAX_REDELIVERY_SECONDS,
+    ) -> int | None:
+        """Claim the re-send of a queued run past its deadline: push the deadline, count the send.
+
+        The new deadline backs off: ``now + min(redelivery_seconds * 2**send_count, max_seconds)``.
+        Conditional on the run still being queued with the deadline read, so of two sweeps one re-sends.
+        Returns the number of this re-send (1, 2, ...; the caller sends the run) or None (not queued, not
+        overdue, or another sweep won).
+        """
+        item = self._get_run_item(schedule_id, run_id)
+        if item is None:
+            return None
+        raw, run = deserialize(item), run_from_item(item)
+        deadline = raw.get("open_until")
+        if run.status != RunStatus.queued or deadline is None or int(deadline) > epoch_ms(now):
+            return None
+        send_count = int(raw.get("send_count", 0))
+        delay = min(redelivery_seconds * 2**send_count, max_seconds)
+        update = Update().set("send_count", send_count + 1)
+        for name, value in self._open_attributes(run_id, now + timedelta(seconds=delay)).items():
+            update.set(name, value)
+        update.when(f"{update.n('status')} = {update.v(RunStatus.queued.value)}")
+        update.when(f"{update.n('open_until')} = {update.v(int(deadline))}")
+        return send_count + 1 if self._update_run(schedule_id, run_id, update) else None
+
+    def requeue_run(
+        self, schedule_id: str, run_id: str, now: datetime, *, redelivery_seconds: int, attempt: int
+    ) -> Run | None:
+        """running -> queued for another attempt, when attempt ``attempt``'s lease expired (the retry policy).
+
+        Schedule: running - 1 / queued + 1. The outbox deadline restarts at ``now + redelivery_seconds``.
+        None when the run moved on (finished, renewed, taken over) since it was read.
+        """
+        update = Update().set("status", RunStatus.queued.value).set("send_count", 0)
+        for name, value in self._open_attributes(run_id, now + timedelta(seconds=redelivery_seconds)).items():
+            update.set(name, value)
+        update.when(f"{update.n('status')} = {update.v(RunStatus.running.value)}")
+        update.when(f"{update.n('attempt')} = {update.v(attempt)}")
+        update.when(f"{update.n('open_until')} <= {update.v(epoch_ms(now))}")
+        counters = Update().add("running_run_count", -1).add("queued_run_count", 1)
+        if not self._transition(schedule_id, run_id, update, counters):
+            return None
+        return self.get_run(schedule_id, run_id)
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _update_run(self, schedule_id: str, run_id: str, update: Update) -> bool:
+        """A conditional run update on its own; False when the condition (or the run) is not there."""
+        try:
+            self.client.update_item(
+                **update.request(self.runs_table, {"schedule_id": schedule_id, "run_id": run_id})
+            )
+            return True
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def _transition(self, schedule_id: str, run_id: str, run_update: Update, counters: Update) -> bool:
+        """The run update and the schedule counters in one transaction; False when the run's condition failed.
+
+        A missing schedule drops the counters and the run update is applied alone.
+        """
+        run_request = run_update.request(self.runs_table, {"schedule_id": schedule_id, "run_id": run_id})
+        counters.when("attribute_exists(schedule_id)")
+        items = [
+            {"Update": run_request},
+            {"Update": counters.request(self.schedules_table, {"schedule_id": schedule_id})},
+        ]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+            return True
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            run_code, schedule_code = cancellation_codes(exc, 2)
+        if run_code != "None":
+            return False  # lost a race (condition failed or concurrent transaction): the caller re-reads
+        if schedule_code == CONDITION_FAILED:
+            return self._update_run(schedule_id, run_id, run_update)
+        return False
