@@ -1,5 +1,8 @@
 """Executor Lambda: SQS FIFO run messages -> ``agentcron.execute`` -> partial batch response.
 
+The Lambda context's remaining time is handed to the agent loop: a run that would outlive the invocation
+checkpoints its session and continues in a follow-up ``continue`` message (``CONTINUE_MARGIN_SECONDS``).
+
 Each record is handled on its own. A record that raises (malformed body, unknown schedule, S3 or DynamoDB
 unavailable) is reported in ``batchItemFailures`` and, with ``skip_group_on_error``, so are the later records
 of its message group (FIFO order per schedule holds); other groups proceed. Every record is reported
@@ -21,7 +24,7 @@ from agentcron import execute
 from agentcron.config import Settings
 from agentcron.exceptions import MalformedMessage
 from agentcron.models import utcnow
-from agentcron.queue import parse_message
+from agentcron.queue import RunQueue, parse_message
 from agentcron.sessions import SessionStore
 from agentcron.store import Store
 
@@ -43,6 +46,7 @@ class Dependencies:
     settings: Settings
     store: Store
     sessions: SessionStore
+    queue: RunQueue
 
 
 _dependencies: Dependencies | None = None
@@ -57,6 +61,7 @@ def dependencies() -> Dependencies:
             settings=settings,
             store=Store.from_settings(settings, boto3.client("dynamodb")),
             sessions=SessionStore(boto3.client("s3"), settings.sessions_bucket),
+            queue=RunQueue(boto3.client("sqs"), settings.run_queue_url),
         )
     return _dependencies
 
@@ -71,7 +76,7 @@ def _sent_at(record: SQSRecord) -> datetime | None:
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict[str, Any]:
     logger.remove_keys(_CORRELATION_KEYS)
     logger.append_keys(message_id=record.message_id)
     try:
@@ -91,6 +96,8 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
             now=utcnow,
             message_id=record.message_id,
             sent_at=_sent_at(record),
+            queue=deps.queue,
+            remaining_ms=lambda_context.get_remaining_time_in_millis if lambda_context is not None else None,
         )
     except Exception:
         # Not acknowledged: SQS redelivers it, and after maxReceiveCount it moves to the dead-letter queue.

@@ -315,6 +315,81 @@ def test_a_cancel_requested_during_the_run_stops_it_before_the_next_model_call(s
     stored = stack.store.get_run(run.schedule_id, run.run_id)
     assert stored.status is RunStatus.cancelled
     assert stored.usage == TokenUsage(input_tokens=7, output_tokens=2)
+    # the cancel was seen before the tool call: the model's request is kept, no tool ran
     session = _session(stack, stored)
-    assert [m.role for m in session.messages] == ["system", "user", "assistant", "tool", "assistant"]
+    assert [m.role for m in session.messages] == ["system", "user", "assistant", "assistant"]
+    assert session.messages[2].tool_calls[0].name == "search"
     assert session.messages[-1].content == "Scheduled run cancelled: cancel requested"
+    assert session.metadata["outcome"] == "cancelled"
+
+
+# --------------------------------------------------------------------------- tools and the last result
+
+
+def _second_slot(stack, schedule_id: str) -> Run:
+    slot = SLOT + timedelta(days=1)
+    run = Run(
+        run_id=slot_run_id(schedule_id, slot), schedule_id=schedule_id, scheduled_for=slot, claimed_at=slot
+    )
+    assert stack.store.create_run(run, slot, redelivery_seconds=stack.settings.redelivery_seconds)
+    return run
+
+
+@pytest.mark.parametrize("include", [True, False])
+def test_include_last_result_gives_the_previous_answer_to_the_next_run(stack, include: bool) -> None:
+    # GIVEN yesterday's run succeeded with an answer
+    first = _queued_run(stack, _spec(include_last_result=include))
+    assert (
+        _handle(stack, RunMessage(schedule_id=first.schedule_id, run_id=first.run_id), Clock(SLOT)).status
+        == "success"
+    )
+    # WHEN today's run executes
+    second = _second_slot(stack, first.schedule_id)
+    provider = Recording(EchoProvider())
+    today = Clock(SLOT + timedelta(days=1))
+    _handle(
+        stack, RunMessage(schedule_id=second.schedule_id, run_id=second.run_id), today, provider_for=provider
+    )
+    # THEN (only with include_last_result) the model saw yesterday's answer as context before the task
+    messages = provider.requests[0].messages
+    session = _session(stack, stack.store.get_run(second.schedule_id, second.run_id))
+    if include:
+        assert [m.role for m in messages] == ["system", "system", "user"]
+        assert messages[1].content == (
+            "The final answer of this schedule's previous successful run "
+            f"(scheduled for 2026-03-01T09:00:00Z, run {first.run_id}):\n\necho: {TASK}"
+        )
+        assert session.metadata["previous_run_id"] == first.run_id
+    else:
+        assert [m.role for m in messages] == ["system", "user"]
+        assert "previous_run_id" not in session.metadata
+
+
+def test_the_run_config_tools_reach_the_model(stack) -> None:
+    run = _queued_run(stack, _spec(tools=["current_time", "scheduler"]))
+    provider = Recording(EchoProvider())
+    _handle(
+        stack, RunMessage(schedule_id=run.schedule_id, run_id=run.run_id), Clock(SLOT), provider_for=provider
+    )
+    assert [spec.name for spec in provider.requests[0].tools] == ["current_time", "scheduler"]
+
+
+def test_by_default_the_model_gets_the_default_tools(stack) -> None:
+    run = _queued_run(stack, _spec())
+    provider = Recording(EchoProvider())
+    _handle(
+        stack, RunMessage(schedule_id=run.schedule_id, run_id=run.run_id), Clock(SLOT), provider_for=provider
+    )
+    assert [spec.name for spec in provider.requests[0].tools] == ["current_time", "http_fetch"]
+
+
+def test_an_unknown_tool_fails_the_run_with_a_clear_reason(stack) -> None:
+    run = _queued_run(stack, _spec(tools=["shell"]))
+    outcome = _handle(stack, RunMessage(schedule_id=run.schedule_id, run_id=run.run_id), Clock(SLOT))
+    assert outcome.status == "failed"
+    assert (
+        outcome.reason
+        == "run_config.tools names unknown tool(s) 'shell'; known tools: current_time, http_fetch, scheduler"
+    )
+    session = _session(stack, stack.store.get_run(run.schedule_id, run.run_id))
+    assert session.messages[-1].content == f"Scheduled run failed: {outcome.reason}"

@@ -158,3 +158,49 @@ def test_handler_clients_and_settings_are_built_once(stack, app) -> None:
     first = app.dependencies()
     assert app.dependencies() is first
     assert first.settings.sessions_bucket == stack.settings.sessions_bucket
+
+
+@dataclass
+class ShortContext(LambdaContext):
+    """An invocation close to its timeout: less time left than the continue margin."""
+
+    remaining_ms: int = 60_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def test_an_invocation_running_out_of_time_continues_the_run_in_a_follow_up_message(stack, app) -> None:
+    # GIVEN a queued run and an invocation with less time left than CONTINUE_MARGIN_SECONDS
+    from agentcron.local.loops import sqs_event
+
+    _schedule(stack, "news-e5")
+    run = _queue_slot(stack, "news-e5")
+    event = load_event("sqs-run.json", {"daily-news": "news-e5"})
+    # WHEN the handler gets the run
+    assert app.lambda_handler(event, ShortContext()) == {"batchItemFailures": []}
+    # THEN the run is still running and a continue message for segment 1 is on the run queue
+    assert stack.store.get_run("news-e5", run.run_id).status is RunStatus.running
+    url = stack.settings.run_queue_url
+    received = stack.sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+    )
+    (message,) = received["Messages"]
+    assert json.loads(message["Body"]) == {
+        "type": "continue",
+        "schedule_id": "news-e5",
+        "run_id": run.run_id,
+        "segment": 1,
+    }
+    assert message["Attributes"]["MessageGroupId"] == "news-e5"
+    assert message["Attributes"]["MessageDeduplicationId"] == f"{run.run_id}:1"
+    # WHEN the next invocation, with time to spare, gets that message
+    follow_up = sqs_event(received["Messages"], "arn:aws:sqs:us-east-1:123456789012:runs.fifo", "us-east-1")
+    assert app.lambda_handler(follow_up, LambdaContext()) == {"batchItemFailures": []}
+    # THEN the same run finished, once
+    runs, _ = stack.store.list_runs("news-e5")
+    assert [(r.run_id, r.status, r.final_answer) for r in runs] == [
+        (run.run_id, RunStatus.success, "echo: task of news-e5")
+    ]
+    statuses = [e.get("status") for e in app.log_lines() if e.get("message") == "run message handled"]
+    assert statuses == ["continued", "success"]

@@ -24,7 +24,7 @@ def test_unknown_provider_names_the_model_and_the_known_providers() -> None:
     message = str(info.value)
     assert "'nosuch'" in message
     assert "'nosuch:model-1'" in message
-    assert "known providers: echo" in message
+    assert "known providers: bedrock, echo, openai" in message
     assert info.value.retryable is False
 
 
@@ -45,3 +45,40 @@ def test_registered_providers_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(provider, Fake)
     assert model_id == "m-1"
     assert "fake" in registry.known_providers()
+
+
+@pytest.mark.parametrize("model", ["bedrock", "openai", " bedrock "])
+def test_hosted_providers_need_a_model_id(model: str) -> None:
+    with pytest.raises(ProviderError, match=r"names no model: write '(bedrock|openai):<model-id>'"):
+        provider_for(model)
+
+
+def test_bedrock_models_get_a_client_with_the_configured_timeout_and_no_sdk_retries(
+    aws_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentcron.agent.bedrock import BedrockProvider
+
+    monkeypatch.setenv("MODEL_TIMEOUT_SECONDS", "45")
+    provider, model_id = provider_for("bedrock:amazon.nova-lite-v1:0")
+    assert isinstance(provider, BedrockProvider)
+    assert model_id == "amazon.nova-lite-v1:0"
+    assert provider.timeout_seconds == 45
+    config = provider.client.meta.config
+    assert config.read_timeout == 45
+    assert config.retries["total_max_attempts"] == 1
+    again, _ = provider_for("bedrock:amazon.nova-pro-v1:0")
+    assert again.client is provider.client  # reused across runs of a warm container
+
+
+def test_openai_models_read_the_endpoint_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentcron.agent.openai import OpenAIProvider
+
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")
+    monkeypatch.setenv("MODEL_TIMEOUT_SECONDS", "7")
+    provider, model_id = provider_for("openai:gpt-4.1-mini")
+    assert isinstance(provider, OpenAIProvider)
+    assert (provider.url, provider.timeout_seconds, model_id) == (
+        "http://127.0.0.1:9/v1/chat/completions",
+        7,
+        "gpt-4.1-mini",
+    )

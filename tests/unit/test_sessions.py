@@ -171,3 +171,22 @@ def test_load_of_a_missing_session_is_none(s3) -> None:
 def test_load_propagates_other_errors(s3) -> None:
     with pytest.raises(Exception, match="NoSuchBucket"):
         SessionStore(s3, "no-such-bucket").load("abc")
+
+
+def test_a_previous_answer_becomes_context_before_the_task() -> None:
+    from agentcron.models import RunStatus
+
+    schedule = _schedule(task_message="today's digest", include_last_result=True)
+    previous = _run().model_copy(update={"status": RunStatus.success, "final_answer": "yesterday: 3 items"})
+    today = _run().model_copy(update={"run_id": "daily-news-20260302T090000Z"})
+    resolved = resolve_run_config(schedule, today, SETTINGS)
+    session = build_session(schedule, today, resolved, NOW, previous=previous)
+    assert [m.role for m in session.messages] == ["system", "system", "user"]
+    assert session.messages[1].content.endswith("run daily-news-20260301T090000Z):\n\nyesterday: 3 items")
+    assert session.metadata["previous_run_id"] == previous.run_id
+    # a previous run without an answer adds nothing
+    silent = previous.model_copy(update={"final_answer": None})
+    assert [m.role for m in build_session(schedule, today, resolved, NOW, previous=silent).messages] == [
+        "system",
+        "user",
+    ]

@@ -24,6 +24,7 @@ class Settings:
     runs_table: str = ""
     run_queue_url: str = ""
     sessions_bucket: str = ""
+    idempotency_table: str = ""  # Powertools idempotency records of the API (Idempotency-Key header)
     due_shards: int = 8  # partitions of the sparse due index; a sweep queries each in parallel
     sweep_seconds: int = 5  # claim loop period inside one invocation; 0 = one sweep per invocation
     run_history_days: int = 30  # TTL of terminal run records
@@ -32,6 +33,8 @@ class Settings:
     default_model: str = "echo"
     default_system_prompt: str = "You are a helpful assistant running a scheduled task."
     default_workspace_path: str = ""
+    model_timeout_seconds: int = 120  # one model call attempt (Bedrock read timeout, OpenAI-compatible request)
+    continue_margin_seconds: int = 180  # below this much invocation time left, a run continues in a new one
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -42,6 +45,7 @@ class Settings:
             runs_table=env.get("RUNS_TABLE", ""),
             run_queue_url=env.get("RUN_QUEUE_URL", ""),
             sessions_bucket=env.get("SESSIONS_BUCKET", ""),
+            idempotency_table=env.get("IDEMPOTENCY_TABLE", ""),
             due_shards=_int("DUE_SHARDS", 8),
             sweep_seconds=_int("SWEEP_SECONDS", 5),
             run_history_days=_int("RUN_HISTORY_DAYS", 30),
@@ -50,4 +54,6 @@ class Settings:
             default_model=env.get("DEFAULT_MODEL", "echo"),
             default_system_prompt=env.get("DEFAULT_SYSTEM_PROMPT", cls.default_system_prompt),
             default_workspace_path=env.get("DEFAULT_WORKSPACE_PATH", ""),
+            model_timeout_seconds=_int("MODEL_TIMEOUT_SECONDS", 120),
+            continue_margin_seconds=_int("CONTINUE_MARGIN_SECONDS", 180),
         )

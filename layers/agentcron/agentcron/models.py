@@ -412,7 +412,7 @@ class ScheduleSpec(_Model):
             raise ValueError("timezone must not be empty (omit it for UTC)")
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder, not a zone
             raise ValueError(f"timezone is not a valid IANA timezone: {v}") from None
         return v
 
@@ -582,6 +582,9 @@ class Message(_Model):
     content: str = ""
     tool_calls: list[ToolCall] = Field(default_factory=list)
     tool_call_id: str | None = None
+    # Opaque reasoning blocks of an assistant turn (e.g. Bedrock ``reasoningContent`` and its signature), kept
+    # so the provider that produced them gets them back next round, as tool use with reasoning requires.
+    reasoning: list[dict[str, Any]] = Field(default_factory=list)
     created_at: datetime = Field(default_factory=utcnow)
 
 

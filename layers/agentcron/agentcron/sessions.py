@@ -102,8 +102,23 @@ def resolve_run_config(schedule: Schedule, run: Run, settings: Settings) -> Reso
     )
 
 
-def build_session(schedule: Schedule, run: Run, resolved: ResolvedRunConfig, now: datetime) -> Session:
+PREVIOUS_RESULT_HEADER = "The final answer of this schedule's previous successful run"
+
+
+def previous_result_message(previous: Run, now: datetime) -> Message:
+    """The context message ``include_last_result`` adds: the previous successful run's answer, labelled."""
+    header = f"{PREVIOUS_RESULT_HEADER} (scheduled for {iso(previous.scheduled_for)}, run {previous.run_id}):"
+    return Message(role="system", content=f"{header}\n\n{previous.final_answer}", created_at=now)
+
+
+def build_session(
+    schedule: Schedule, run: Run, resolved: ResolvedRunConfig, now: datetime, *, previous: Run | None = None
+) -> Session:
     """The session a run starts from: a system message, then the task as the user message (when there is one).
+
+    ``previous`` (``run_config.include_last_result``: the schedule's last successful run) with a final answer
+    adds a second system message before the task carrying that answer, so a daily agent builds on
+    yesterday's result; ``metadata.previous_run_id`` names the run it came from.
 
     The metadata ties the session back to its schedule and run (only keys with a value are set), so sessions
     can be listed per schedule without reading the runs table.
@@ -113,6 +128,10 @@ def build_session(schedule: Schedule, run: Run, resolved: ResolvedRunConfig, now
         workspace = f"Workspace path: {resolved.workspace_path}"
         system = f"{system}\n\n{workspace}" if system else workspace
     messages = [Message(role="system", content=system, created_at=now)]
+    if previous is not None and previous.final_answer:
+        messages.append(previous_result_message(previous, now))
+    else:
+        previous = None
     if resolved.task_message:
         messages.append(Message(role="user", content=resolved.task_message, created_at=now))
     metadata = {
@@ -123,6 +142,7 @@ def build_session(schedule: Schedule, run: Run, resolved: ResolvedRunConfig, now
         "model": resolved.model,
         "reasoning_effort": resolved.reasoning_effort.value if resolved.reasoning_effort else "",
         "workspace_path": resolved.workspace_path or "",
+        "previous_run_id": previous.run_id if previous is not None else "",
     }
     return Session(
         id=session_id_for(schedule.id, run.run_id),

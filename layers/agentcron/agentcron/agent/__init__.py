@@ -1,4 +1,11 @@
-"""The agent: providers behind one interface, the model-string registry, and the loop that runs a session."""
+"""The agent runtime: providers behind one interface, the model-string registry, the tools, and the loop.
+
+- providers: ``echo`` (offline), ``bedrock`` (:mod:`.bedrock`), ``openai`` (:mod:`.openai`), resolved from
+  ``provider:model-id`` strings by :mod:`.registry`, with retries and backoff from :mod:`.retry`;
+- tools: :mod:`.tools` (``current_time``, ``http_fetch``, ``scheduler``), selected by ``run_config.tools``;
+- the loop: :mod:`.loop` (rounds, limits, cancellation, checkpoints, hand-off and resume);
+- one run's execution against the store, the session store and the queue: :mod:`.runtime`.
+"""
 
 from __future__ import annotations
 

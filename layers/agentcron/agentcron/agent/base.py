@@ -35,12 +35,20 @@ class ToolSpec:
 
 @dataclass(frozen=True)
 class ModelRequest:
+    """One model call. ``time_budget_seconds``: the wall time the call may take in all (retries included);
+    a provider starts no retry it cannot finish within it. None: only the provider's own timeouts apply."""
+
     model_id: str
     messages: list[Message]
     tools: list[ToolSpec] = field(default_factory=list)
     reasoning_effort: ReasoningEffort | None = None
     max_tokens: int | None = None
+    time_budget_seconds: float | None = None
 
+
+# The key of ``ToolCall.arguments`` under which a provider keeps arguments the model sent that were not a JSON
+# object; the tool box reports them back to the model instead of running the tool.
+UNPARSED_ARGUMENTS = "_unparsed_arguments"
 
 # Why a model stopped: a final answer, a request to run tools, or the output cap.
 STOP_END_TURN = "end_turn"

@@ -3,12 +3,17 @@
 Only the first ``:`` separates the provider, so model ids that contain colons survive
 (``"bedrock:amazon.nova-lite-v1:0"`` -> provider ``bedrock``, model id ``amazon.nova-lite-v1:0``).
 Providers register a factory under their name; a factory may cache clients across warm invocations.
+
+Built in: ``echo`` (offline), ``bedrock`` (:mod:`agentcron.agent.bedrock`) and ``openai``
+(:mod:`agentcron.agent.openai`). The hosted ones are imported on first use (cheap cold starts) and take the
+per-call timeout from ``MODEL_TIMEOUT_SECONDS`` (:class:`agentcron.config.Settings`).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentcron.agent.base import ProviderError
 from agentcron.agent.echo import EchoProvider
@@ -18,7 +23,39 @@ if TYPE_CHECKING:
 
 ProviderFactory = Callable[[], "Provider"]
 
-_FACTORIES: dict[str, ProviderFactory] = {"echo": EchoProvider}
+
+def _timeout_seconds() -> float:
+    from agentcron.config import Settings
+
+    return float(Settings.from_env().model_timeout_seconds)
+
+
+@functools.lru_cache(maxsize=4)
+def _bedrock_client(timeout_seconds: float) -> Any:
+    from agentcron.agent.bedrock import bedrock_client
+
+    return bedrock_client(timeout_seconds)
+
+
+def bedrock_factory() -> Provider:
+    from agentcron.agent.bedrock import BedrockProvider
+
+    timeout = _timeout_seconds()
+    return BedrockProvider(_bedrock_client(timeout), timeout_seconds=timeout)
+
+
+def openai_factory() -> Provider:
+    from agentcron.agent.openai import OpenAIConfig, openai_provider
+
+    return openai_provider(OpenAIConfig.from_env(), timeout_seconds=_timeout_seconds())
+
+
+_NEED_MODEL_ID = frozenset({"bedrock", "openai"})
+_FACTORIES: dict[str, ProviderFactory] = {
+    "echo": EchoProvider,
+    "bedrock": bedrock_factory,
+    "openai": openai_factory,
+}
 
 
 def register_provider(name: str, factory: ProviderFactory) -> None:
@@ -49,4 +86,6 @@ def provider_for(model: str) -> tuple[Provider, str]:
             f"unknown model provider {name!r} in model {model.strip()!r}; "
             f"known providers: {', '.join(known_providers())}"
         )
+    if name in _NEED_MODEL_ID and model.strip() == name:
+        raise ProviderError(f"model {model.strip()!r} names no model: write '{name}:<model-id>'")
     return factory(), model_id

@@ -15,6 +15,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from agentcron.local.handlers import load_handler
 from agentcron.local.loops import ClaimLoop, ExecutorLoop, RunWatcher, load_examples
 from agentcron.local.resources import RUN_QUEUE, default_template_path
 from agentcron.local.stack import REGION, start_local_stack
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         ExecutorLoop(sqs, queue_url, queue_arn, REGION, stop, _emit, name=f"executor-{i}")
         for i in range(max(1, args.executors))
     ]
+    for name in ("claim", "executor", "api"):  # import once, here: concurrent first imports race
+        load_handler(name)
     for worker in workers:
         worker.start()
     from agentcron.local.http import serve_api
@@ -99,11 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         stop.set()
+        for worker in workers:  # let in-flight invocations end before their endpoint goes away
+            worker.join(timeout=10)
         watcher.tick()
         summary = ", ".join(f"{status} {count}" for status, count in sorted(watcher.counts.items()))
         _emit(f"stopping; run transitions seen: {summary or 'none'}")
-        api.stop()
         stack.stop()
+        api.stop()
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 from pathlib import Path
 from types import ModuleType
 
@@ -17,8 +18,20 @@ def functions_dir() -> Path:
     return default_template_path().parent / "functions"
 
 
+_LOADING = threading.Lock()
+
+
 def load_handler(name: str) -> ModuleType:
-    """Import ``functions/<name>/app.py`` under the module name ``agentcron_fn_<name>`` (loaded once)."""
+    """Import ``functions/<name>/app.py`` under the module name ``agentcron_fn_<name>`` (loaded once).
+
+    Thread-safe: a module is in ``sys.modules`` before it finishes executing, so without the lock a second
+    thread could pick up a half-loaded handler.
+    """
+    with _LOADING:
+        return _load(name)
+
+
+def _load(name: str) -> ModuleType:
     module_name = f"agentcron_fn_{name}"
     if module_name in sys.modules:
         return sys.modules[module_name]
@@ -39,7 +52,8 @@ def load_handler(name: str) -> ModuleType:
 class LambdaContext:
     """The parts of the Lambda context object the handlers use, with a real deadline."""
 
-    def __init__(self, function_name: str, timeout_seconds: float, clock) -> None:
+    def __init__(self, function_name: str, timeout_seconds: float, clock,
+                 stop: threading.Event | None = None) -> None:
         self.function_name = function_name
         self.function_version = "$LATEST"
         self.memory_limit_in_mb = 512
@@ -49,6 +63,9 @@ class LambdaContext:
         self.log_stream_name = "local"
         self._clock = clock
         self._deadline = clock() + timeout_seconds
+        self._stop = stop  # the local stack shutting down: the invocation's time is up at once
 
     def get_remaining_time_in_millis(self) -> int:
+        if self._stop is not None and self._stop.is_set():
+            return 0
         return max(0, int((self._deadline - self._clock()) * 1000))

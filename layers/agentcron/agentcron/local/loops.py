@@ -41,7 +41,7 @@ class ClaimLoop(threading.Thread):
         while not self.stop_event.is_set():
             started = time.monotonic()
             try:
-                handler(scheduler_event(), LambdaContext("ClaimFunction", 60, time.monotonic))
+                handler(scheduler_event(), LambdaContext("ClaimFunction", 60, time.monotonic, self.stop_event))
             except Exception as exc:  # keep the local stack alive; the error is shown
                 self.on_error(f"claim invocation failed: {exc!r}")
             self.stop_event.wait(max(0.0, 60 - (time.monotonic() - started)))

@@ -1,0 +1,94 @@
+"""The built-in tools and how a run's ``run_config.tools`` selects them.
+
+``run_config.tools``: None (absent) -> :data:`DEFAULT_TOOLS` (``current_time`` and ``http_fetch``);
+``[]`` -> no tools; a list of names -> exactly those. ``scheduler`` changes schedules, so it is never on by
+default: a schedule opts in by naming it. An unknown name is an error (the run fails and says which).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from agentcron.agent.tools.base import Tool, ToolBox, as_text, schema_of
+from agentcron.agent.tools.clock import CurrentTime
+from agentcron.agent.tools.http_fetch import Fetcher, HttpFetch
+from agentcron.agent.tools.scheduler import Scheduler, SchedulerScope
+from agentcron.exceptions import AgentcronError
+from agentcron.models import utcnow
+
+if TYPE_CHECKING:
+    from agentcron.queue import RunQueue
+    from agentcron.store import Store
+
+TOOL_NAMES = ("current_time", "http_fetch", "scheduler")
+DEFAULT_TOOLS = ("current_time", "http_fetch")
+
+
+class UnknownTool(AgentcronError):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(
+            f"run_config.tools names unknown tool(s) {', '.join(repr(n) for n in names)}; "
+            f"known tools: {', '.join(TOOL_NAMES)}"
+        )
+        self.names = names
+
+
+@dataclass
+class ToolContext:
+    """What the built-in tools need from the run they serve."""
+
+    schedule_id: str
+    run_id: str
+    store: Store | None = None
+    queue: RunQueue | None = None
+    now: Callable[[], datetime] = utcnow
+    redelivery_seconds: int = 120
+    fetcher: Fetcher = field(default_factory=Fetcher)
+
+
+def unknown_tools(names: list[str] | None) -> list[str]:
+    """The names in ``names`` that are not built-in tools (for validating a run config)."""
+    return [name for name in names or [] if name not in TOOL_NAMES]
+
+
+def build_tools(names: list[str] | None, context: ToolContext) -> ToolBox:
+    """The tool box for ``run_config.tools`` (see the module docstring); UnknownTool for unknown names."""
+    selected = list(DEFAULT_TOOLS if names is None else dict.fromkeys(n.strip() for n in names))
+    unknown = unknown_tools(selected)
+    if unknown:
+        raise UnknownTool(unknown)
+    tools: list[Tool] = []
+    for name in selected:
+        if name == "current_time":
+            tools.append(CurrentTime(context.now))
+        elif name == "http_fetch":
+            tools.append(HttpFetch(context.fetcher))
+        elif name == "scheduler" and context.store is not None:
+            scope = SchedulerScope(schedule_id=context.schedule_id, run_id=context.run_id)
+            tools.append(
+                Scheduler(
+                    context.store,
+                    context.queue,
+                    scope,
+                    now=context.now,
+                    redelivery_seconds=context.redelivery_seconds,
+                )
+            )
+    return ToolBox(tools)
+
+
+__all__ = [
+    "DEFAULT_TOOLS",
+    "TOOL_NAMES",
+    "Tool",
+    "ToolBox",
+    "ToolContext",
+    "UnknownTool",
+    "as_text",
+    "build_tools",
+    "schema_of",
+    "unknown_tools",
+]

@@ -1,0 +1,229 @@
+"""``scheduler``: lets an agent manage schedules (list, create, patch, delete, run_now, list_runs).
+
+It works on the deployment's Store (and RunQueue for run_now) and validates with the same models as the HTTP
+API: a create is a ``ScheduleSpec``, a patch is merged into the current spec with the API's merge rules
+(:mod:`agentcron.api.patch`) and validated again, so an agent can never store what a user could not. Invalid
+input comes back to the model as ``error: ...`` with the field errors.
+
+Scope (what a run may do with it, beyond what the API allows):
+
+- a run may not delete, nor run_now, its OWN schedule (deleting would erase the running run's record;
+  a schedule that starts itself would loop forever); it can disable itself with a patch;
+- at most ``max_creates`` schedules per executor invocation, so a confused model cannot flood the table;
+- listings are paged (``limit`` <= 50) and summarised, to keep tool results small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from agentcron.agent.tools.base import Tool, as_text
+from agentcron.exceptions import AgentcronError
+from agentcron.models import (
+    Run,
+    RunMessage,
+    RunStatus,
+    RunTrigger,
+    Schedule,
+    ScheduleSpec,
+    field_errors,
+    run_now_id,
+    to_utc,
+)
+from agentcron.queue import message_group_id
+
+if TYPE_CHECKING:
+    from agentcron.models import ToolCall
+    from agentcron.queue import RunQueue
+    from agentcron.store import Store
+
+Action = Literal["list", "create", "patch", "delete", "run_now", "list_runs"]
+ANSWER_PREVIEW = 500  # characters of a run's final answer shown in list_runs
+
+
+class SchedulerArguments(BaseModel):
+    action: Action = Field(description="What to do")
+    schedule_id: str | None = Field(
+        default=None, description="The schedule (patch, delete, run_now, list_runs)"
+    )
+    spec: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "create: the whole schedule: name, trigger "
+            "({type: interval|once|daily|weekly|monthly|cron, ...}), "
+            "optional timezone, enabled, misfire_policy, overlap_policy, run_config {task_message, model, "
+            "auto_execute, tools, limits, include_last_result}. patch: only the fields to change "
+            "(run_config keys are merged)."
+        ),
+    )
+    task_message: str | None = Field(
+        default=None, description="run_now: this run's task instead of the schedule's"
+    )
+    status: RunStatus | None = Field(default=None, description="list_runs: only runs in this status")
+    limit: int = Field(default=20, ge=1, le=50, description="list, list_runs: page size")
+    cursor: str | None = Field(
+        default=None, description="list, list_runs: the next_cursor of the previous page"
+    )
+
+
+@dataclass(frozen=True)
+class SchedulerScope:
+    """Who is calling: the schedule and run the agent runs for."""
+
+    schedule_id: str
+    run_id: str
+    max_creates: int = 5
+
+
+def _iso(value: datetime | None) -> str | None:
+    return to_utc(value).isoformat().replace("+00:00", "Z") if value else None
+
+
+def summary(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "id": schedule.id,
+        "name": schedule.name,
+        "enabled": schedule.enabled,
+        "trigger": schedule.trigger.model_dump(mode="json", exclude_none=True),
+        "timezone": schedule.timezone,
+        "next_fire_at": _iso(schedule.state.next_fire_at),
+        "last_finished_at": _iso(schedule.state.last_finished_at),
+        "consecutive_failures": schedule.state.consecutive_failures,
+    }
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    answer = run.final_answer or None
+    if answer and len(answer) > ANSWER_PREVIEW:
+        answer = answer[:ANSWER_PREVIEW] + "..."
+    return {
+        "run_id": run.run_id,
+        "status": run.status.value,
+        "trigger": run.trigger.value,
+        "scheduled_for": _iso(run.scheduled_for),
+        "completed_at": _iso(run.completed_at),
+        "outcome_reason": run.outcome_reason,
+        "final_answer": answer,
+    }
+
+
+class _Refused(Exception):
+    """An action the tool will not do; the message goes back to the model."""
+
+
+class Scheduler(Tool):
+    name = "scheduler"
+    description = (
+        "Manage agentcron schedules: list, create, patch, delete, run_now (start a run at once) and "
+        "list_runs (a schedule's runs, newest first). Use it to schedule follow-up work."
+    )
+    Arguments = SchedulerArguments
+
+    def __init__(
+        self,
+        store: Store,
+        queue: RunQueue | None,
+        scope: SchedulerScope,
+        *,
+        now: Callable[[], datetime],
+        redelivery_seconds: int = 120,
+    ) -> None:
+        self.store, self.queue, self.scope, self.now = store, queue, scope, now
+        self.redelivery_seconds = redelivery_seconds
+        self.created = 0
+
+    def run(self, arguments: SchedulerArguments, call: ToolCall) -> str:
+        try:
+            return as_text(getattr(self, f"_{arguments.action}")(arguments, call))
+        except ValidationError as exc:
+            problems = "; ".join(error.message for error in field_errors(exc))
+            return f"error: invalid schedule: {problems}"
+        except (_Refused, AgentcronError, ValueError) as exc:
+            return f"error: {exc}"
+
+    def _id(self, arguments: SchedulerArguments) -> str:
+        if not (arguments.schedule_id or "").strip():
+            raise _Refused(f"schedule_id is required for {arguments.action}")
+        return arguments.schedule_id.strip()
+
+    def _schedule(self, schedule_id: str) -> Schedule:
+        schedule = self.store.get_schedule(schedule_id)
+        if schedule is None:
+            raise _Refused(f"Schedule not found: {schedule_id}")
+        return schedule
+
+    def _list(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
+        schedules, cursor = self.store.list_schedules(limit=arguments.limit, cursor=arguments.cursor)
+        return {"schedules": [summary(s) for s in schedules], "next_cursor": cursor}
+
+    def _create(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
+        if not arguments.spec:
+            raise _Refused("spec is required for create")
+        if self.created >= self.scope.max_creates:
+            raise _Refused(f"a run may create at most {self.scope.max_creates} schedules")
+        now = self.now()
+        spec = ScheduleSpec.model_validate({**arguments.spec, "created_at": now, "updated_at": now})
+        schedule = self.store.create_schedule(spec, now)
+        self.created += 1
+        return {"created": summary(schedule)}
+
+    def _patch(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
+        from agentcron.api.patch import merge_patch
+
+        schedule_id = self._id(arguments)
+        if not arguments.spec:
+            raise _Refused("spec (the fields to change) is required for patch")
+        found = self.store.get_schedule_versioned(schedule_id)
+        if found is None:
+            raise _Refused(f"Schedule not found: {schedule_id}")
+        schedule, version = found
+        spec = ScheduleSpec.model_validate(merge_patch(schedule.spec, arguments.spec))
+        updated = self.store.update_schedule(schedule_id, spec, self.now(), expected_version=version)
+        return {"patched": summary(updated)}
+
+    def _delete(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
+        schedule_id = self._id(arguments)
+        if schedule_id == self.scope.schedule_id:
+            raise _Refused(
+                'a run cannot delete its own schedule; patch it with {"enabled": false} to stop it'
+            )
+        self.store.delete_schedule(schedule_id)
+        return {"deleted": schedule_id}
+
+    def _run_now(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
+        schedule_id = self._id(arguments)
+        if schedule_id == self.scope.schedule_id:
+            raise _Refused("a run cannot start its own schedule (it would start itself forever)")
+        if self.queue is None:
+            raise _Refused("run_now is not available: no run queue is configured")
+        schedule = self._schedule(schedule_id)
+        now = self.now()
+        run = Run(
+            run_id=run_now_id(schedule_id, now, f"{self.scope.run_id}/{call.id}"),
+            schedule_id=schedule_id,
+            scheduled_for=now,
+            claimed_at=now,
+            trigger=RunTrigger.run_now,
+            task_message=(arguments.task_message or "").strip() or None,
+        )
+        if self.store.create_run(run, now, redelivery_seconds=self.redelivery_seconds):
+            # A failed send leaves the run queued; the claim sweep's outbox sends it again.
+            self.queue.send(
+                RunMessage(schedule_id=schedule_id, run_id=run.run_id),
+                group_id=message_group_id(schedule, run.run_id),
+                dedup_id=run.run_id,
+            )
+        return {"queued": run.run_id, "schedule_id": schedule_id}
+
+    def _list_runs(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
+        schedule_id = self._id(arguments)
+        self._schedule(schedule_id)
+        runs, cursor = self.store.list_runs(
+            schedule_id, status=arguments.status, limit=arguments.limit, cursor=arguments.cursor
+        )
+        return {"runs": [run_summary(r) for r in runs], "next_cursor": cursor}

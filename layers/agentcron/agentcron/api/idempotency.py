@@ -1,0 +1,97 @@
+"""``Idempotency-Key`` on POST /schedules and POST /schedules/{id}/run: a retry creates nothing twice.
+
+Powertools idempotency keeps, per (operation, key), the first response in the idempotency table for
+``EXPIRES_AFTER_SECONDS``: a retry gets that response again (with ``Idempotent-Replayed: true``), a retry
+while the first request still runs gets 409, and the same key with a different body gets 422. The routes
+add a second, table-free guard where they can: a schedule created under a key gets an id derived from the
+key, so even a retry after the record expired (or after a crash between create and save) finds it.
+
+Without a configured table (or without the header) the operation simply runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
+
+from agentcron.api.errors import bad_request
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+KEY_HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+EXPIRES_AFTER_SECONDS = 24 * 3600
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+Outcome = dict[str, Any]  # {"status": int, "body": JSON value, "headers": {str: str}}
+
+
+def read_key(headers: Mapping[str, str]) -> str | None:
+    """The request's Idempotency-Key (None when absent); 400 when it is empty, too long or not printable."""
+    raw = headers.get(KEY_HEADER)
+    if raw is None:
+        return None
+    key = raw.strip()
+    if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        raise bad_request(
+            f"{KEY_HEADER} must be 1-{MAX_KEY_LENGTH} printable ASCII characters", field=KEY_HEADER
+        )
+    return key
+
+
+def derived_schedule_id(key: str) -> str:
+    """The id of a schedule created under ``key`` without an explicit id: a retry maps to the same id."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"agentcron:schedule:{key}"))
+
+
+def _mark_replayed(response: Outcome, record: DataRecord) -> Outcome:
+    headers = dict(response.get("headers") or {})
+    headers[REPLAYED_HEADER] = "true"
+    return {**response, "headers": headers}
+
+
+class Idempotency:
+    """Runs an operation at most once per (operation, key) while the record lives."""
+
+    def __init__(
+        self, persistence: BasePersistenceLayer | None, *, expires_after_seconds: int = EXPIRES_AFTER_SECONDS
+    ):
+        self.persistence = persistence
+        self.config = IdempotencyConfig(
+            event_key_jmespath="key",
+            payload_validation_jmespath="request",
+            expires_after_seconds=expires_after_seconds,
+            response_hook=_mark_replayed,
+        )
+
+    def register_context(self, context: Any) -> None:
+        """The Lambda context bounds how long an in-progress record blocks retries (a crashed request)."""
+        if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+            self.config.register_lambda_context(context)
+
+    def run(
+        self, operation: str, key: str | None, request: Any, operation_fn: Callable[[], Outcome]
+    ) -> Outcome:
+        """``operation_fn()``, or the outcome it gave for the same ``key`` before.
+
+        ``request`` (JSON-able) is what a reuse of the key must match. Exceptions from ``operation_fn``
+        propagate and leave no record, so a failed request can be retried with the same key.
+        """
+        if key is None or self.persistence is None:
+            return operation_fn()
+        handler = IdempotencyHandler(
+            function=operation_fn,
+            function_payload={"key": key, "request": request},
+            config=self.config,
+            persistence_store=self.persistence,
+            key_prefix=f"agentcron.api.{operation}",
+            function_args=(),
+            function_kwargs={},
+        )
+        return handler.handle()

@@ -1,0 +1,32 @@
+"""PATCH semantics for schedules: merge a partial JSON body into the current spec. Pure, no I/O.
+
+Top-level fields in the body replace the current ones (``null`` clears an optional field); nested objects are
+replaced as a whole (a new trigger is a whole trigger) except ``run_config``, whose keys are merged into the
+current run config. The schedule's identity and history (``id``, ``created_at``) and what the server owns
+(``updated_at``, ``state``, ``version``) are never taken from the body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentcron.models import ScheduleSpec
+
+SERVER_FIELDS = frozenset({"id", "created_at", "updated_at", "state", "version"})
+MERGED_FIELDS = frozenset({"run_config"})
+
+
+def merge_patch(current: ScheduleSpec, body: dict[str, Any]) -> dict[str, Any]:
+    """The spec data (plain JSON values) that ``body`` makes of ``current``; validate it with ScheduleSpec.
+
+    Unknown keys are kept (ScheduleSpec ignores them), so a PATCH accepts what a POST accepts.
+    """
+    merged = current.model_dump(mode="json")
+    for key, value in body.items():
+        if key in SERVER_FIELDS:
+            continue
+        if key in MERGED_FIELDS and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,1 @@
+"""The route groups of the HTTP API; each module registers its routes on a resolver."""

@@ -1,0 +1,146 @@
+"""What the route modules share: id checks, ETags, cursors, OpenAPI response declarations, replies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from agentcron.api.errors import ApiError, bad_request, schedule_not_found
+from agentcron.api.schemas import ErrorResponse, ScheduleView
+from agentcron.exceptions import VersionConflict
+from agentcron.models import SCHEDULE_ID_PATTERN, Schedule
+from agentcron.store.codec import decode_cursor
+
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+MAX_CURSOR_LENGTH = 2048
+IF_MATCH = "If-Match"
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def check_schedule_id(schedule_id: str) -> str:
+    """An id no schedule can have (wrong characters, too long) is simply not found."""
+    if not SCHEDULE_ID_PATTERN.match(schedule_id):
+        raise schedule_not_found(schedule_id)
+    return schedule_id
+
+
+def check_run_id(schedule_id: str, run_id: str) -> str:
+    if not RUN_ID_PATTERN.match(run_id):
+        raise ApiError(
+            HTTPStatus.NOT_FOUND, "Run not found", type="not_found", schedule_id=schedule_id, run_id=run_id
+        )
+    return run_id
+
+
+# --------------------------------------------------------------------------- versions (ETag / If-Match)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def if_match(headers: Mapping[str, str]) -> int | None:
+    """The version an If-Match header demands (None: no header or ``*``).
+
+    A value that is no version (``"abc"``) can never match: it is reported as a conflict like a stale one.
+    """
+    raw = headers.get(IF_MATCH)
+    if raw is None or raw.strip() in ("", "*"):
+        return None
+    value = raw.strip().removeprefix("W/").strip().strip('"')
+    if value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    raise VersionConflict(f"If-Match {raw!r} is not a version of this schedule")
+
+
+# --------------------------------------------------------------------------- cursors
+
+
+def check_cursor(cursor: str | None, key: dict[str, str | None]) -> str | None:
+    """Refuse (400) a cursor that is not one this API handed out for this listing.
+
+    ``key`` maps each key attribute to the value it must have (None: any string).
+    """
+    if cursor is None:
+        return None
+    problem = bad_request("cursor is not valid", field="cursor")
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise problem
+    try:
+        decoded = decode_cursor(cursor)
+    except ValueError:
+        raise problem from None
+    if not decoded or set(decoded) != set(key):
+        raise problem
+    for name, expected in key.items():
+        attribute = decoded[name]
+        if set(attribute) != {"S"} or not isinstance(attribute["S"], str) or not attribute["S"]:
+            raise problem
+        if expected is not None and attribute["S"] != expected:
+            raise problem
+        if len(attribute["S"].encode("utf-8", "surrogatepass")) > 1024:
+            raise problem
+    return cursor
+
+
+# --------------------------------------------------------------------------- replies
+
+
+def view(schedule: Schedule, version: int | None) -> ScheduleView:
+    return ScheduleView.model_validate({**schedule.model_dump(), "version": version})
+
+
+def reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers or {}
+    )
+
+
+def reply_outcome(outcome: dict[str, Any]) -> Response:
+    """A stored ``{status, body, headers}`` outcome (see ``agentcron.api.idempotency``) as a response."""
+    return reply(int(outcome["status"]), outcome["body"], dict(outcome.get("headers") or {}))
+
+
+def schedule_reply(status: int, schedule: Schedule, version: int) -> Response:
+    return reply(status, view(schedule, version), {"ETag": etag(version)})
+
+
+# --------------------------------------------------------------------------- OpenAPI declarations
+
+_ERRORS = {
+    400: "Invalid input: `error.field` names the offending field",
+    404: "No such schedule, run or session",
+    409: "Concurrent edit (ETag/If-Match) or a resource in the wrong state",
+    422: "Idempotency-Key already used for a different request",
+}
+_ETAG = {
+    "ETag": {
+        "description": "The schedule's version, quoted: send it back as If-Match",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def responses(
+    success: int, description: str, model: Any = None, *errors: int, etag_header: bool = False
+) -> dict:
+    """The ``responses`` of a route: its success body and the error statuses it can answer."""
+    ok: dict[str, Any] = {"description": description}
+    if model is not None:
+        ok["content"] = {"application/json": {"model": model}}
+    if etag_header:
+        ok["headers"] = _ETAG
+    out: dict[int, Any] = {success: ok}
+    for status in errors:
+        out[status] = {
+            "description": _ERRORS[status],
+            "content": {"application/json": {"model": ErrorResponse}},
+        }
+    return out

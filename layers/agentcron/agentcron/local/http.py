@@ -1,0 +1,241 @@
+"""The local stand-in for API Gateway: HTTP on 127.0.0.1:8787 -> HTTP API (payload 2.0) event -> handler.
+
+It serves the very handler SAM deploys (``functions/api/app.py``), with the event shape API Gateway builds:
+lower-case headers (repeated ones joined by commas), cookies apart, the path percent-decoded in ``rawPath``,
+decoded ``queryStringParameters`` beside the ``rawQueryString``, a binary body base64-encoded. The response
+is the handler's ``{statusCode, headers, cookies, body, isBase64Encoded}`` written back as HTTP.
+
+Requests are handled one at a time, like one Lambda container; there is no authorisation (the deployed API
+has IAM or JWT in front of the same handler).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+API_PORT = 8787
+HANDLER_TIMEOUT_SECONDS = 30  # API Gateway's integration limit
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+API_ID = "local"
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def build_event(
+    method: str,
+    target: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    *,
+    source_ip: str = "127.0.0.1",
+    now: datetime | None = None,
+    request_id: str | None = None,
+) -> dict[str, Any]:
+    """The payload 2.0 event API Gateway hands a ``ANY /{proxy+}`` integration for this request.
+
+    ``target`` is the request target (``/schedules?enabled=true``), ``headers`` as received (any case,
+    repeats allowed), ``body`` the raw bytes.
+    """
+    now = now or datetime.now(UTC)
+    split = urlsplit(target)
+    path = unquote(split.path) or "/"
+    joined: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        joined[key] = f"{joined[key]},{value}" if key in joined else value
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(split.query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "ANY /{proxy+}",
+        "rawPath": path,
+        "rawQueryString": split.query,
+        "headers": joined,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": API_ID,
+            "domainName": joined.get("host", f"127.0.0.1:{API_PORT}"),
+            "domainPrefix": API_ID,
+            "http": {
+                "method": method.upper(),
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": joined.get("user-agent", ""),
+            },
+            "requestId": request_id or uuid.uuid4().hex[:16],
+            "routeKey": "ANY /{proxy+}",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if body:
+        try:
+            event["body"] = body.decode("utf-8")
+        except UnicodeDecodeError:
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+    return event
+
+
+def response_parts(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) of a payload 2.0 response; a bare value is a 200 JSON body, as API Gateway
+    treats it."""
+    if not isinstance(response, dict) or "statusCode" not in response:
+        return 200, [("Content-Type", "application/json")], json.dumps(response).encode()
+    body = response.get("body") or ""
+    raw = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode("utf-8")
+    headers = [(str(k), str(v)) for k, v in (response.get("headers") or {}).items()]
+    headers += [("Set-Cookie", str(cookie)) for cookie in response.get("cookies") or []]
+    return int(response["statusCode"]), headers, raw
+
+
+class _Context:
+    """The Lambda context parts the handler reads, with API Gateway's 30 s deadline."""
+
+    function_name = "ApiFunction"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
+    log_group_name = "/aws/lambda/ApiFunction"
+    log_stream_name = "local"
+
+    def __init__(self, request_id: str) -> None:
+        self.aws_request_id = request_id
+        self._deadline = time.monotonic() + HANDLER_TIMEOUT_SECONDS
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: ApiServer
+    protocol_version = "HTTP/1.1"
+
+    def _handle(self) -> None:
+        length = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self._send(411, [("Content-Type", "application/json")], b'{"message":"Length Required"}')
+            return
+        size = int(length) if length and length.isdigit() else 0
+        if size > MAX_BODY_BYTES:
+            self._send(413, [("Content-Type", "application/json")], b'{"message":"Request Entity Too Large"}')
+            self.close_connection = True
+            return
+        body = self.rfile.read(size) if size else b""
+        request_id = uuid.uuid4().hex[:16]
+        event = build_event(
+            self.command,
+            self.path,
+            list(self.headers.items()),
+            body,
+            source_ip=self.client_address[0],
+            request_id=request_id,
+        )
+        try:
+            with self.server.lock:
+                response = self.server.handler(event, _Context(request_id))
+            status, headers, raw = response_parts(response)
+        except Exception as exc:  # what API Gateway answers when the integration fails
+            self.server.on_error(f"api handler failed: {exc!r}")
+            status, headers, raw = (
+                500,
+                [("Content-Type", "application/json")],
+                b'{"message":"Internal Server Error"}',
+            )
+        self._send(status, headers, raw)
+
+    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+
+class ApiServer(ThreadingHTTPServer):
+    """An HTTP server around ``handler`` on ``host:port`` (port 0: any free port), in a daemon thread."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = API_PORT,
+        verbose: bool = False,
+        on_error: Callable[[str], None] = print,
+    ) -> None:
+        super().__init__((host, port), _RequestHandler)
+        self.handler = handler
+        self.lock = threading.Lock()  # one request at a time, like one Lambda container
+        self.verbose = verbose
+        self.on_error = on_error
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> ApiServer:
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,), name="api", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> ApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def serve_api(
+    handler: Handler | None = None, *, host: str = "127.0.0.1", port: int = API_PORT, **kwargs: Any
+) -> ApiServer:
+    """Serve ``handler`` (default: ``functions/api/app.py``'s ``lambda_handler``); returns the running server.
+
+    The default handler reads its resources from the environment (``start_local_stack`` sets it).
+    """
+    if handler is None:
+        from agentcron.local.handlers import load_handler
+
+        handler = load_handler("api").lambda_handler
+    return ApiServer(handler, host=host, port=port, **kwargs).start()

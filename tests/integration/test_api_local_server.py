@@ -1,0 +1,120 @@
+"""The local adapter: HTTP on 127.0.0.1 -> API Gateway v2 event -> functions/api/app.py -> HTTP answer."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from agentcron.local.http import ApiServer, serve_api
+
+from test_api_support import daily_spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def server(stack: Any, load_handler: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in stack.environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    with ApiServer(load_handler("api").lambda_handler, port=0) as running:
+        yield running
+
+
+def _request(
+    url: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+) -> tuple:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        raw = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, raw
+    finally:
+        connection.close()
+
+
+def test_a_schedule_round_trips_over_http(server: ApiServer) -> None:
+    body = json.dumps(daily_spec()).encode()
+    status, headers, raw = _request(
+        server.url, "POST", "/schedules", body, {"Content-Type": "application/json"}
+    )
+    assert status == 201 and headers["etag"] == '"1"' and headers["content-type"] == "application/json"
+    assert json.loads(raw)["id"] == "daily-news"
+    status, headers, raw = _request(server.url, "GET", "/schedules?enabled=true&limit=5")
+    assert status == 200 and [s["id"] for s in json.loads(raw)["schedules"]] == ["daily-news"]
+    status, _, raw = _request(
+        server.url,
+        "PATCH",
+        "/schedules/daily-news",
+        b'{"name": "renamed"}',
+        {"Content-Type": "application/json", "If-Match": '"1"'},
+    )
+    assert status == 200 and json.loads(raw)["name"] == "renamed"
+    status, _, raw = _request(server.url, "DELETE", "/schedules/daily-news")
+    assert (status, raw) == (204, b"")
+
+
+def test_errors_come_back_as_json(server: ApiServer) -> None:
+    status, _, raw = _request(server.url, "GET", "/schedules/missing")
+    assert status == 404 and json.loads(raw)["schedule_id"] == "missing"
+    status, _, raw = _request(
+        server.url, "POST", "/schedules", b'{"name":', {"Content-Type": "application/json"}
+    )
+    assert status == 400 and json.loads(raw)["error"]["field"] == "body"
+    status, _, raw = _request(
+        server.url, "POST", "/schedules", b"\xff\xfe", {"Content-Type": "application/json"}
+    )
+    assert status == 400 and json.loads(raw)["error"]["message"] == "body must be UTF-8 text"
+    status, _, _ = _request(server.url, "GET", "/no/such/route")
+    assert status == 404
+
+
+def test_the_openapi_document_is_served_and_names_every_route(server: ApiServer) -> None:
+    status, headers, raw = _request(server.url, "GET", "/openapi.json")
+    assert status == 200 and headers["content-type"] == "application/json"
+    assert len(json.loads(raw)["paths"]) == 12
+
+
+def test_serve_api_loads_the_deployed_handler_by_default(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in stack.environment().items():
+        monkeypatch.setenv(name, value)
+    running = serve_api(port=0)
+    try:
+        status, _, raw = _request(running.url, "GET", "/schedules")
+        assert status == 200 and json.loads(raw) == {"schedules": [], "next_cursor": None}
+    finally:
+        running.stop()
+
+
+def test_make_run_serves_the_api_and_prints_its_url(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentcron.local",
+            "--for",
+            "1",
+            "--api-port",
+            "0",
+            "--examples",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "API on http://127.0.0.1:" in done.stdout

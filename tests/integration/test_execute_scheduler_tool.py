@@ -1,0 +1,164 @@
+"""The ``scheduler`` tool on the moto stack: the same validation as the API, scoped to the calling run."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from test_execute import SLOT, Clock, _handle, _queued_run, _spec
+
+from agentcron.agent import ModelRequest, ModelResponse
+from agentcron.agent.tools import ToolContext, build_tools
+from agentcron.models import Message, RunMessage, RunStatus, RunTrigger, TokenUsage, ToolCall
+
+OWN = "daily-news"
+FOLLOW_UP = {
+    "id": "follow-up",
+    "name": "Follow up",
+    "trigger": {"type": "daily", "hour": 18, "minute": 30},
+    "timezone": "Europe/Paris",
+    "run_config": {"task_message": "check again", "auto_execute": True},
+}
+
+
+@pytest.fixture
+def scheduler(stack):
+    stack.store.create_schedule(_spec(OWN), SLOT)
+    box = build_tools(
+        ["scheduler"],
+        ToolContext(
+            schedule_id=OWN, run_id=f"{OWN}-run", store=stack.store, queue=stack.queue, now=lambda: SLOT
+        ),
+    )
+    calls = iter(range(1000))
+
+    def call(**arguments: Any) -> Any:
+        text = box.run(ToolCall(id=f"call-{next(calls)}", name="scheduler", arguments=arguments))
+        return text if text.startswith("error:") else json.loads(text)
+
+    return call
+
+
+def test_create_validates_with_the_schedule_model_and_stores(stack, scheduler) -> None:
+    created = scheduler(action="create", spec=FOLLOW_UP)["created"]
+    assert created["id"] == "follow-up"
+    assert created["trigger"] == {"type": "daily", "hour": 18, "minute": 30, "second": 0}
+    assert created["next_fire_at"] == "2026-03-01T17:30:00Z"
+    stored = stack.store.get_schedule("follow-up")
+    assert stored.run_config.task_message == "check again"
+    assert stored.created_at == SLOT
+
+
+def test_invalid_specs_come_back_as_field_errors(stack, scheduler) -> None:
+    bad = {**FOLLOW_UP, "trigger": {"type": "daily", "hour": 25, "minute": 0}}
+    assert (
+        scheduler(action="create", spec=bad)
+        == "error: invalid schedule: trigger.hour must be between 0 and 23"
+    )
+    assert scheduler(action="create") == "error: spec is required for create"
+    assert (
+        scheduler(action="create", spec={**FOLLOW_UP, "id": OWN}) == f"error: Schedule already exists: {OWN}"
+    )
+    assert stack.store.get_schedule("follow-up") is None
+
+
+def test_a_run_creates_a_bounded_number_of_schedules(scheduler) -> None:
+    for i in range(5):
+        assert "created" in scheduler(action="create", spec={**FOLLOW_UP, "id": f"f-{i}"})
+    assert scheduler(action="create", spec={**FOLLOW_UP, "id": "f-5"}) == (
+        "error: a run may create at most 5 schedules"
+    )
+
+
+def test_list_pages_through_summaries(scheduler) -> None:
+    scheduler(action="create", spec=FOLLOW_UP)
+    first = scheduler(action="list", limit=1)
+    second = scheduler(action="list", limit=1, cursor=first["next_cursor"])
+    ids = {first["schedules"][0]["id"], second["schedules"][0]["id"]}
+    assert ids == {OWN, "follow-up"}
+    assert set(first["schedules"][0]) >= {"id", "name", "enabled", "trigger", "next_fire_at"}
+
+
+def test_patch_merges_run_config_and_revalidates(stack, scheduler) -> None:
+    scheduler(action="create", spec=FOLLOW_UP)
+    patched = scheduler(
+        action="patch", schedule_id="follow-up", spec={"name": "Renamed", "run_config": {"model": "echo:x"}}
+    )
+    assert patched["patched"]["name"] == "Renamed"
+    stored = stack.store.get_schedule("follow-up")
+    assert (stored.run_config.model, stored.run_config.task_message) == ("echo:x", "check again")
+    assert scheduler(action="patch", schedule_id="follow-up", spec={"timezone": "Mars/Base"}) == (
+        "error: invalid schedule: timezone is not a valid IANA timezone: Mars/Base"
+    )
+    assert (
+        scheduler(action="patch", schedule_id="ghost", spec={"name": "x"})
+        == "error: Schedule not found: ghost"
+    )
+    assert scheduler(action="patch", spec={"name": "x"}) == "error: schedule_id is required for patch"
+    # a run may switch its own schedule off
+    assert scheduler(action="patch", schedule_id=OWN, spec={"enabled": False})["patched"]["enabled"] is False
+
+
+def test_run_now_records_a_run_and_queues_it(stack, scheduler) -> None:
+    scheduler(action="create", spec=FOLLOW_UP)
+    queued = scheduler(action="run_now", schedule_id="follow-up", task_message="only the headlines")
+    run = stack.store.get_run("follow-up", queued["queued"])
+    assert (run.status, run.trigger, run.task_message) == (
+        RunStatus.queued,
+        RunTrigger.run_now,
+        "only the headlines",
+    )
+    (message,) = stack.drain()
+    assert message["body"] == {"type": "run", "schedule_id": "follow-up", "run_id": run.run_id}
+    assert message["group_id"] == "follow-up" and message["dedup_id"] == run.run_id
+    runs = scheduler(action="list_runs", schedule_id="follow-up")["runs"]
+    assert [(r["run_id"], r["status"], r["trigger"]) for r in runs] == [(run.run_id, "queued", "run_now")]
+    assert scheduler(action="list_runs", schedule_id="follow-up", status="success")["runs"] == []
+
+
+def test_the_scope_protects_the_calling_schedule(stack, scheduler) -> None:
+    assert scheduler(action="delete", schedule_id=OWN).startswith(
+        "error: a run cannot delete its own schedule"
+    )
+    assert scheduler(action="run_now", schedule_id=OWN).startswith(
+        "error: a run cannot start its own schedule"
+    )
+    assert stack.store.get_schedule(OWN) is not None
+    assert stack.drain() == []
+
+
+def test_delete_removes_another_schedule(stack, scheduler) -> None:
+    scheduler(action="create", spec=FOLLOW_UP)
+    assert scheduler(action="delete", schedule_id="follow-up") == {"deleted": "follow-up"}
+    assert stack.store.get_schedule("follow-up") is None
+    assert scheduler(action="delete", schedule_id="follow-up") == "error: Schedule not found: follow-up"
+
+
+def test_an_agent_schedules_its_own_follow_up_during_a_run(stack) -> None:
+    # GIVEN a run whose model decides to schedule follow-up work with the scheduler tool
+    run = _queued_run(stack, _spec(tools=["scheduler"]))
+
+    class Planner:
+        name = "scripted"
+
+        def complete(self, request: ModelRequest) -> ModelResponse:
+            if request.messages[-1].role == "tool":
+                return ModelResponse(Message(role="assistant", content="Scheduled."), TokenUsage())
+            call = ToolCall(id="c1", name="scheduler", arguments={"action": "create", "spec": FOLLOW_UP})
+            return ModelResponse(
+                Message(role="assistant", content="", tool_calls=[call]), TokenUsage(), "tool_use"
+            )
+
+    # WHEN the run executes
+    outcome = _handle(
+        stack,
+        RunMessage(schedule_id=run.schedule_id, run_id=run.run_id),
+        Clock(SLOT + timedelta(seconds=1)),
+        provider_for=lambda model: (Planner(), model),
+        queue=stack.queue,
+    )
+    # THEN the follow-up schedule exists and the run succeeded
+    assert outcome.status == "success"
+    assert stack.store.get_schedule("follow-up").name == "Follow up"
