@@ -10,11 +10,13 @@ agentcron concurrently on moto serialises the backend's operations first.
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from collections.abc import Callable
 from typing import Any
 
+READS = frozenset({"get_item", "transact_get_items", "batch_get_item", "query", "scan"})
 OPERATIONS = (
     "get_item",
     "put_item",
@@ -45,7 +47,10 @@ def serialize_moto_dynamodb() -> Callable[[], None]:
         @functools.wraps(operation)
         def call(*args: Any, **kwargs: Any) -> Any:
             with _LOCK:
-                return operation(*args, **kwargs)
+                result = operation(*args, **kwargs)
+                # moto hands back its live item objects and serialises them after we return: copy reads
+                # inside the lock, or a concurrent write could tear a response (new version, old spec).
+                return copy.deepcopy(result) if operation.__name__ in READS else result
 
         return call
 
