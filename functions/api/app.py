@@ -13,14 +13,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
+from agentcron import telemetry
 from agentcron.api import ApiHandler, Services
 from agentcron.config import Settings
+from agentcron.events import RunFinishedPublisher
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="agentcron-api")
-metrics = Metrics(namespace="agentcron", service="api")
+# One dimension set for every handler (service=agentcron): the alarms and the dashboard name it.
+metrics = Metrics(namespace=telemetry.NAMESPACE, service=telemetry.SERVICE)
 tracer = Tracer(service="agentcron-api")
 copy_config_to_registered_loggers(source_logger=logger, include={"agentcron"})
 
@@ -31,14 +34,37 @@ def api_handler() -> ApiHandler:
     """The API bound to this container's settings and clients (built on first use)."""
     global _handler
     if _handler is None:
-        _handler = ApiHandler(Services.from_settings(Settings.from_env()))
+        import boto3
+
+        settings = Settings.from_env()
+        services = Services.from_settings(settings)
+        # A cancel of a queued run finishes it here: the same metrics and Run Finished event as elsewhere.
+        publisher = RunFinishedPublisher(boto3.client("events"), settings.event_bus_name)
+        services.store.on_run_finished = telemetry.run_finished_hook(_record, publisher.publish)
+        _handler = ApiHandler(services)
     return _handler
+
+
+def _record(name: str, unit: str, value: float) -> None:
+    metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def correlation_keys(path: str) -> dict[str, str]:
+    """``schedule_id`` / ``run_id`` of a ``/schedules/{id}[/runs/{run_id}...]`` path, for every log record."""
+    parts = [part for part in path.split("/") if part]
+    keys: dict[str, str] = {}
+    if len(parts) >= 2 and parts[0] == "schedules":
+        keys["schedule_id"] = parts[1]
+        if len(parts) >= 4 and parts[2] == "runs":
+            keys["run_id"] = parts[3]
+    return keys
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    logger.append_keys(**correlation_keys(str(event.get("rawPath") or "")))
     response = api_handler()(event, context)
     status = int(response.get("statusCode", 500))
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)

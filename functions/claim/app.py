@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
+from agentcron import telemetry
 from agentcron.claim import SweepReport, run_sweeps
 from agentcron.config import Settings
+from agentcron.events import RunFinishedPublisher
 from agentcron.models import utcnow
 from agentcron.queue import RunQueue
 from agentcron.store import Store
@@ -26,23 +28,30 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="agentcron-claim")
-metrics = Metrics(namespace="agentcron", service="claim")
+# One dimension set for every handler (service=agentcron): the alarms and the dashboard name it.
+metrics = Metrics(namespace=telemetry.NAMESPACE, service=telemetry.SERVICE)
 tracer = Tracer(service="agentcron-claim")
+copy_config_to_registered_loggers(source_logger=logger, include={"agentcron"})
 
 BUDGET_SECONDS = 55  # the next minute's invocation starts 60 s after this one
 SAFETY_SECONDS = 10  # kept free at the end of the invocation for the last sweep to finish
 
+# SweepReport field -> metric. Runs the reaper finishes (timed_out, cancelled) are counted by the store's
+# run-finished listener (telemetry.run_finished_hook) like every other terminal run, not here.
 _METRICS = {
     "schedules_due": "SchedulesDue",
-    "runs_queued": "RunsQueued",
-    "runs_skipped": "RunsSkipped",
-    "runs_missed": "RunsMissed",
+    "runs_queued": telemetry.RUNS_CLAIMED,
+    "runs_skipped": telemetry.RUNS_SKIPPED,
+    "runs_missed": telemetry.RUNS_MISSED,
     "conflicts": "ClaimConflicts",
     "resent": "RunsResent",
-    "timed_out": "RunsTimedOut",
     "retried": "RunsRetried",
     "errors": "SweepErrors",
 }
+
+
+def _record(name: str, unit: str, value: float) -> None:
+    metrics.add_metric(name=name, unit=unit, value=value)
 
 
 @dataclass(frozen=True)
@@ -60,9 +69,12 @@ def dependencies() -> Dependencies:
     global _dependencies
     if _dependencies is None:
         settings = Settings.from_env()
+        store = Store.from_settings(settings, boto3.client("dynamodb"))
+        publisher = RunFinishedPublisher(boto3.client("events"), settings.event_bus_name)
+        store.on_run_finished = telemetry.run_finished_hook(_record, publisher.publish)
         _dependencies = Dependencies(
             settings=settings,
-            store=Store.from_settings(settings, boto3.client("dynamodb")),
+            store=store,
             queue=RunQueue(boto3.client("sqs"), settings.run_queue_url),
         )
     return _dependencies
@@ -94,7 +106,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     )
     total = sum(reports, SweepReport())
     for field, name in _METRICS.items():
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=getattr(total, field))
+        _record(name, telemetry.COUNT, getattr(total, field))
     summary = {"sweeps": len(reports), **total.as_dict()}
     logger.info("claim invocation done", extra=summary)
     return summary

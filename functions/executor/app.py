@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 
-from agentcron import execute
+from agentcron import execute, telemetry
 from agentcron.config import Settings
+from agentcron.events import RunFinishedPublisher
 from agentcron.exceptions import MalformedMessage
 from agentcron.models import utcnow
 from agentcron.queue import RunQueue, parse_message
@@ -32,13 +34,17 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from agentcron.models import Run
+
 logger = Logger(service="agentcron-executor")
-metrics = Metrics(namespace="agentcron", service="executor")
+# One dimension set for every handler (service=agentcron): the alarms and the dashboard name it.
+metrics = Metrics(namespace=telemetry.NAMESPACE, service=telemetry.SERVICE)
 tracer = Tracer(service="agentcron-executor")
+copy_config_to_registered_loggers(source_logger=logger, include={"agentcron"})
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 processor.raise_on_entire_batch_failure = False  # an all-bad batch still gets a per-message response
 
-_CORRELATION_KEYS = ["schedule_id", "run_id", "message_id"]
+_CORRELATION_KEYS = ["schedule_id", "run_id", "session_id", "message_id"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,11 @@ class Dependencies:
 
 
 _dependencies: Dependencies | None = None
+_NON_TERMINAL_OUTCOMES = {
+    execute.DUPLICATE: "RunMessagesDuplicate",
+    execute.IGNORED: "RunMessagesIgnored",
+    execute.CONTINUED: "RunsContinued",
+}
 
 
 def dependencies() -> Dependencies:
@@ -57,13 +68,26 @@ def dependencies() -> Dependencies:
     global _dependencies
     if _dependencies is None:
         settings = Settings.from_env()
+        store = Store.from_settings(settings, boto3.client("dynamodb"))
+        publisher = RunFinishedPublisher(boto3.client("events"), settings.event_bus_name)
+        count = telemetry.run_finished_hook(_record, publisher.publish)
+
+        def on_run_finished(run: Run) -> None:
+            logger.append_keys(session_id=run.session_id)
+            count(run)
+
+        store.on_run_finished = on_run_finished
         _dependencies = Dependencies(
             settings=settings,
-            store=Store.from_settings(settings, boto3.client("dynamodb")),
+            store=store,
             sessions=SessionStore(boto3.client("s3"), settings.sessions_bucket),
             queue=RunQueue(boto3.client("sqs"), settings.run_queue_url),
         )
     return _dependencies
+
+
+def _record(name: str, unit: str, value: float) -> None:
+    metrics.add_metric(name=name, unit=unit, value=value)
 
 
 def _sent_at(record: SQSRecord) -> datetime | None:
@@ -109,7 +133,9 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         raise
     logger.append_keys(run_id=outcome.run_id)
     logger.info("run message handled", extra={"status": outcome.status, "reason": outcome.reason})
-    metrics.add_metric(name="Runs" + outcome.status.title().replace("_", ""), unit=MetricUnit.Count, value=1)
+    if outcome.status in _NON_TERMINAL_OUTCOMES:
+        # Terminal statuses are counted by the store's run-finished listener (RunsSuccess, RunsFailed...).
+        metrics.add_metric(name=_NON_TERMINAL_OUTCOMES[outcome.status], unit=MetricUnit.Count, value=1)
     return {"run_id": outcome.run_id, "status": outcome.status}
 
 

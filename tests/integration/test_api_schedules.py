@@ -87,6 +87,18 @@ BAD_INPUT = [  # (event, changes, field, message or None)
         "start_at",
         "start_at must be earlier than end_at",
     ),
+    (
+        "create-schedule",
+        {"body": daily_spec(expires_at="2020-01-01T00:00:00Z")},
+        "expires_at",
+        "expires_at must be in the future",
+    ),
+    (
+        "create-schedule",
+        {"body": daily_spec(max_consecutive_failures=0)},
+        "max_consecutive_failures",
+        None,
+    ),
     ("create-schedule", {"body": daily_spec(id="no spaces")}, "id", None),
     (
         "create-schedule",

@@ -418,6 +418,8 @@ def iam_problems(statement: dict[str, Any]) -> list[str]:
     for action in actions:
         if action == "*" or action.endswith(":*"):
             problems.append(f"action {action!r} grants a whole service")
+        elif "*" in action:
+            problems.append(f"action {action!r} is a wildcard (name every action)")
     resources = [_render(r) for r in _as_list(statement.get("Resource", []))]
     services = {a.split(":", 1)[0] for a in actions}
     for resource in resources:
@@ -453,6 +455,7 @@ def test_no_iam_statement_grants_a_whole_service_or_every_resource(template: dic
             "Resource": "arn:${AWS::Partition}:bedrock:*::foundation-model/*",
         },
         {"Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:${AWS::Partition}:s3:::b"},
+        {"Effect": "Allow", "Action": "dynamodb:Get*", "Resource": {"Fn::GetAtt": ["RunsTable", "Arn"]}},
     ],
 )
 def test_the_iam_check_rejects_broad_statements(statement: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ class Settings:
     default_workspace_path: str = ""
     model_timeout_seconds: int = 120  # one model call attempt (Bedrock read timeout, OpenAI-compatible request)
     continue_margin_seconds: int = 180  # below this much invocation time left, a run continues in a new one
+    event_bus_name: str = "default"  # EventBridge bus of the Run Finished events
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -56,4 +57,5 @@ class Settings:
             default_workspace_path=env.get("DEFAULT_WORKSPACE_PATH", ""),
             model_timeout_seconds=_int("MODEL_TIMEOUT_SECONDS", 120),
             continue_margin_seconds=_int("CONTINUE_MARGIN_SECONDS", 180),
+            event_bus_name=env.get("EVENT_BUS_NAME", "") or "default",
         )

@@ -363,6 +363,10 @@ class ScheduleSpec(_Model):
     dst_policy: DstPolicy = Field(default_factory=DstPolicy)
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
     pause_note: str | None = None
+    # Operations: disable after this many consecutive failed/timed_out/cancelled runs (None = never), and
+    # stop firing at expires_at (slots at or after it are not run), so a forgotten schedule stops spending.
+    max_consecutive_failures: int | None = None
+    expires_at: datetime | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -416,10 +420,17 @@ class ScheduleSpec(_Model):
             raise ValueError(f"timezone is not a valid IANA timezone: {v}") from None
         return v
 
-    @field_validator("start_at", "end_at", "created_at", "updated_at")
+    @field_validator("start_at", "end_at", "created_at", "updated_at", "expires_at")
     @classmethod
     def _utc(cls, v: datetime | None) -> datetime | None:
         return None if v is None else to_utc(v)
+
+    @field_validator("max_consecutive_failures")
+    @classmethod
+    def _failures(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError("max_consecutive_failures must be >= 1 (omit it to never auto-pause)")
+        return v
 
     @model_validator(mode="after")
     def _window(self) -> ScheduleSpec:

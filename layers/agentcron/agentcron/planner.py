@@ -69,6 +69,7 @@ class ClaimPlan:
     ``due`` is False when the schedule was not due: such a plan changes nothing and nothing is written.
     ``consumed_count`` is how many due slots the plan decided, ``last_consumed_at`` the newest of them;
     ``still_due``: ``next_fire_at <= now`` (a backlog remains, the next sweep continues it).
+    ``pause_note``: set with ``enabled`` False when the schedule stops because it expired (``expires_at``).
     """
 
     runs: list[PlannedRun] = field(default_factory=list)
@@ -82,6 +83,7 @@ class ClaimPlan:
     consumed_count: int = 0
     last_consumed_at: datetime | None = None
     still_due: bool = False
+    pause_note: str | None = None
 
     @property
     def changes_nothing(self) -> bool:
@@ -121,20 +123,43 @@ def effective_trigger(spec: ScheduleSpec) -> Trigger:
     return trigger
 
 
-def _fire_after(spec: ScheduleSpec, trigger: Trigger, after: datetime) -> datetime | None:
+def window_end(spec: ScheduleSpec) -> datetime | None:
+    """The exclusive end of the slots a schedule runs: the earlier of ``end_at`` and ``expires_at``."""
+    ends = [at for at in (spec.end_at, spec.expires_at) if at is not None]
+    return min(ends) if ends else None
+
+
+def _fire_after(
+    spec: ScheduleSpec, trigger: Trigger, after: datetime, *, expiring: bool = True
+) -> datetime | None:
     nxt = triggers.next_fire_after(
         trigger,
         after,
         timezone=spec.timezone,
         start_at=spec.start_at,
-        end_at=spec.end_at,
+        end_at=window_end(spec) if expiring else spec.end_at,
         dst_policy=spec.dst_policy,
     )
     return None if nxt is None else to_utc(nxt)
 
 
 def _in_window(spec: ScheduleSpec, slot: datetime) -> bool:
-    return (spec.start_at is None or slot >= spec.start_at) and (spec.end_at is None or slot < spec.end_at)
+    end = window_end(spec)
+    return (spec.start_at is None or slot >= spec.start_at) and (end is None or slot < end)
+
+
+def expiry_note(expires_at: datetime) -> str:
+    return f"expired at {_iso(expires_at)}"
+
+
+def _expired_note(spec: ScheduleSpec, trigger: Trigger, after: datetime) -> str | None:
+    """The pause note when ``expires_at`` (not the trigger, not ``end_at``) is why nothing fires after
+    ``after``; None otherwise."""
+    if spec.expires_at is None or (spec.end_at is not None and spec.end_at <= spec.expires_at):
+        return None
+    if _fire_after(spec, trigger, after, expiring=False) is None:
+        return None
+    return expiry_note(spec.expires_at)
 
 
 def initial_next_fire(spec: ScheduleSpec, now: datetime) -> datetime | None:
@@ -161,6 +186,7 @@ def timing_changed(old: ScheduleSpec, new: ScheduleSpec) -> bool:
         or (old.timezone or "UTC") != (new.timezone or "UTC")
         or old.start_at != new.start_at
         or old.end_at != new.end_at
+        or old.expires_at != new.expires_at
         or old.dst_policy != new.dst_policy
     )
 
@@ -370,9 +396,11 @@ def plan_claim(schedule: Schedule, now: datetime, *, max_records: int = MAX_CATC
     trigger = effective_trigger(schedule)
     if not _in_window(schedule, first):
         # A stale next_fire_at outside the window is no slot: re-seat on the first slot inside it.
-        first = _fire_after(schedule, trigger, first)
+        stale = first
+        first = _fire_after(schedule, trigger, stale)
         if first is None or first > now:
-            return ClaimPlan(next_fire_at=first, enabled=first is not None)
+            note = _expired_note(schedule, trigger, stale) if first is None else None
+            return ClaimPlan(next_fire_at=first, enabled=first is not None, pause_note=note)
 
     cap = min(MAX_CATCH_UP_PER_CLAIM, max_records)
     slots, following = _scan(schedule, trigger, first, now, _runnable_in_order(schedule, now), cap)
@@ -396,4 +424,5 @@ def plan_claim(schedule: Schedule, now: datetime, *, max_records: int = MAX_CATC
         consumed_count=consumed,
         last_consumed_at=slots[consumed - 1],
         still_due=next_fire_at is not None and next_fire_at <= now,
+        pause_note=_expired_note(schedule, trigger, slots[consumed - 1]) if next_fire_at is None else None,
     )

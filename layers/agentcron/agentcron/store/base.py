@@ -13,6 +13,7 @@ from agentcron.store.codec import decode_cursor, encode_cursor, epoch_ms, epoch_
 
 if TYPE_CHECKING:
     from agentcron.config import Settings
+    from agentcron.models import Run
 
 TRANSACT_LIMIT = 100  # actions per TransactWriteItems
 BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
@@ -53,6 +54,7 @@ class StoreBase:
         runs_table: str,
         due_shards: int = 8,
         run_history_days: int = 30,
+        on_run_finished: Callable[[Run], None] | None = None,
     ) -> None:
         if due_shards < 1:
             raise ValueError("due_shards must be >= 1")
@@ -61,6 +63,9 @@ class StoreBase:
         self.runs_table = runs_table
         self.due_shards = due_shards
         self.run_history_days = run_history_days
+        # Called with the finished run after a ``finish_run`` transition is recorded, only by the call that
+        # made it (Run Finished event, metrics). Its failures are logged, never raised to the caller.
+        self.on_run_finished = on_run_finished
 
     @classmethod
     def from_settings(cls, settings: Settings, client: Any = None) -> Self:

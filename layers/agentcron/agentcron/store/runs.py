@@ -7,6 +7,7 @@ happens alone: an outcome is never lost to a deleted schedule.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,8 @@ from agentcron.store.codec import (
     run_item,
     serialize,
 )
+
+log = logging.getLogger(__name__)
 
 TRANSITION_ATTEMPTS = 4  # re-reads after losing a race with another writer of the same run
 MAX_REDELIVERY_SECONDS = 3600  # the outbox backoff cap
@@ -266,8 +269,25 @@ class RunsMixin(StoreBase):
             if if_lease_expired:
                 update.when(f"{update.n('open_until')} <= {update.v(epoch_ms(now))}")
             if self._transition(schedule_id, run_id, update, self._outcome_counters(run, status, now, usage)):
+                self._after_finish(finished, now)
                 return finished
         return None
+
+    def _after_finish(self, run: Run, now: datetime) -> None:
+        """What follows a recorded terminal transition: auto-pause on failures, then the listener.
+
+        Neither may undo or fail the transition: their errors are logged and swallowed.
+        """
+        if run.status in FAILURE_STATUSES:
+            try:
+                self.pause_after_failures(run.schedule_id, run.outcome_reason or run.status.value, now)
+            except Exception:  # the next failure checks again
+                log.exception("auto-pause check failed for schedule %s", run.schedule_id)
+        if self.on_run_finished is not None:
+            try:
+                self.on_run_finished(run)
+            except Exception:  # a notification never fails a run
+                log.exception("run-finished listener failed for %s/%s", run.schedule_id, run.run_id)
 
     @staticmethod
     def _outcome_counters(run: Run, status: RunStatus, now: datetime, usage: TokenUsage | None) -> Update:

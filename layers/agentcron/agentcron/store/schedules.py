@@ -51,6 +51,8 @@ def never_fires_reason(spec: ScheduleSpec, now: datetime) -> str:
         return "trigger.at must be in the future"
     if spec.end_at is not None and spec.end_at <= now:
         return "end_at must be in the future"
+    if spec.expires_at is not None and spec.expires_at <= now:
+        return "expires_at must be in the future"
     return "trigger has no next run within the configured window"
 
 
@@ -66,12 +68,15 @@ class SchedulesMixin(StoreBase):
 
         - a ``once`` trigger in the past: "trigger.at must be in the future";
         - a window already closed: "end_at must be in the future";
+        - an ``expires_at`` not in the future: "expires_at must be in the future";
         - any other spec with no next fire: "trigger has no next run within the configured window".
 
         This holds for disabled specs too (enabling them later could never fire). ``ScheduleExists`` when the
         id is taken.
         """
         spec = anchored(spec)
+        if spec.expires_at is not None and spec.expires_at <= to_utc(now):
+            raise ValueError("expires_at must be in the future")
         first = planner.initial_next_fire(spec, now)
         if first is None:
             raise ValueError(never_fires_reason(spec, now))
@@ -147,6 +152,46 @@ class SchedulesMixin(StoreBase):
                 continue
             return schedule_from_item(response["Attributes"])[0]
         raise VersionConflict(f"Schedule {schedule_id} kept changing; the update was not applied")
+
+    def pause_after_failures(self, schedule_id: str, reason: str, now: datetime) -> Schedule | None:
+        """Auto-pause: disable the schedule once ``consecutive_failures`` reaches its limit.
+
+        A follow-up to the ``finish_run`` transaction rather than part of it: the spec is a JSON document a
+        counter expression cannot edit. It is conditional on the version read and on the counter still
+        being at the limit, so a success recorded meanwhile (counter reset) wins, and a concurrent claim or
+        edit makes it re-read. Until it lands the schedule may claim once more; a crash in between is
+        repaired by the next failure. ``next_fire_at``/``due_shard`` go (no longer due); the spec gets
+        ``enabled`` False and ``pause_note`` "auto-paused after N consecutive failures (last: <reason>)".
+        Returns the paused schedule, None when no pause was due.
+        """
+        for _ in range(EDIT_ATTEMPTS):
+            found = self.get_schedule_versioned(schedule_id)
+            if found is None:
+                return None
+            schedule, version = found
+            limit = schedule.max_consecutive_failures
+            failures = schedule.state.consecutive_failures
+            if limit is None or not schedule.enabled or failures < limit:
+                return None
+            note = f"auto-paused after {failures} consecutive failures (last: {reason})"
+            spec = schedule.spec.model_copy(
+                update={"enabled": False, "pause_note": note, "updated_at": to_utc(now)}
+            )
+            update = Update().set("spec", spec_json(spec)).set("enabled", False).set("version", version + 1)
+            for name, value in due_attributes(schedule_id, None, self.due_shards).items():
+                update.set(name, value)
+            update.when(f"{update.n('version')} = {update.v(version)}")
+            update.when(f"{update.n('consecutive_failures')} >= {update.v(limit)}")
+            try:
+                request = update.request(self.schedules_table, {"schedule_id": schedule_id})
+                response = self.client.update_item(**request, ReturnValues="ALL_NEW")
+            except ClientError as exc:
+                if error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+                continue
+            log.warning("schedule %s %s", schedule_id, note)
+            return schedule_from_item(response["Attributes"])[0]
+        return None
 
     @staticmethod
     def _edited(old: Schedule, spec: ScheduleSpec, now: datetime) -> ScheduleSpec:
@@ -298,7 +343,10 @@ class SchedulesMixin(StoreBase):
             update.set(name, value)
         if not enabled and schedule.enabled:
             update.set("enabled", False)
-            update.set("spec", spec_json(schedule.spec.model_copy(update={"enabled": False})))
+            changes: dict[str, Any] = {"enabled": False}
+            if plan.pause_note:
+                changes["pause_note"] = plan.pause_note
+            update.set("spec", spec_json(schedule.spec.model_copy(update=changes)))
         queued = [run for run in runs if run.status == RunStatus.queued]
         if queued:
             update.set("last_scheduled_at", iso(max(run.scheduled_for for run in queued)))
