@@ -47,6 +47,11 @@ def _slot_time(value: datetime) -> datetime:
     return to_utc(value).replace(microsecond=0)
 
 
+_YEAR = 366 * 24 * 3600
+# Upper bounds keep every value far from datetime and int overflow in claims and executions.
+_LIMIT_MAX = {"max_rounds": 1000, "max_total_tokens": 100_000_000, "max_duration_seconds": 7 * 24 * 3600}
+
+
 def _range(field: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{field} must be between {low} and {high}")
@@ -213,9 +218,7 @@ class SkipPolicy(_Model):
     @field_validator("grace_seconds")
     @classmethod
     def _grace(cls, v: int) -> int:
-        if v < 0:
-            raise ValueError("misfire_policy.grace_seconds must be >= 0")
-        return v
+        return _range("misfire_policy.grace_seconds", v, 0, _YEAR)
 
 
 class CatchUpAllPolicy(_Model):
@@ -234,16 +237,12 @@ class CatchUpWindowPolicy(_Model):
     @field_validator("max_catch_up_runs")
     @classmethod
     def _runs(cls, v: int) -> int:
-        if v < 1:
-            raise ValueError("misfire_policy.max_catch_up_runs must be >= 1")
-        return v
+        return _range("misfire_policy.max_catch_up_runs", v, 1, 100_000)
 
     @field_validator("max_lateness_seconds")
     @classmethod
     def _lateness(cls, v: int) -> int:
-        if v < 0:
-            raise ValueError("misfire_policy.max_lateness_seconds must be >= 0")
-        return v
+        return _range("misfire_policy.max_lateness_seconds", v, 0, _YEAR)
 
 
 MisfirePolicy = Annotated[
@@ -277,7 +276,6 @@ class RetryPolicy(_Model):
     """How many times a run whose executor vanished (lease expired) is attempted before it is ``timed_out``."""
 
     max_attempts: int = 1
-    backoff_seconds: int = 30
 
     @field_validator("max_attempts")
     @classmethod
@@ -305,9 +303,7 @@ class RunLimits(_Model):
     @field_validator("max_rounds", "max_total_tokens", "max_duration_seconds")
     @classmethod
     def _positive(cls, v: int, info: Any) -> int:
-        if v <= 0:
-            raise ValueError(f"run_config.limits.{info.field_name} must be > 0")
-        return v
+        return _range(f"run_config.limits.{info.field_name}", v, 1, _LIMIT_MAX[info.field_name])
 
 
 class RunConfig(_Model):
