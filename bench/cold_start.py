@@ -1,0 +1,306 @@
+"""Benchmark 2: cold start of each Lambda handler: import time, memory after import, one invocation's peak.
+
+Import time: every repetition imports ``functions/<name>/app.py`` (as Lambda does: the folder on
+``sys.path``, ``import app``) in a fresh interpreter and times the import with ``perf_counter``; a bare
+``import boto3`` is timed the same way in the same run, interleaved, and each handler is reported as a
+ratio of medians. One extra run per module with ``python -X importtime`` tells which imports dominate
+(self time summed per top-level package, and the handler's largest direct imports).
+
+Memory: in another fresh interpreter the handler is imported first (``ru_maxrss`` then is what the module
+costs: interpreter + imports), then moto is started in-process, a workload is seeded and the handler is
+invoked once under ``tracemalloc`` (the Python heap's peak during the invocation; it includes moto serving
+the calls in-process, so it is an upper bound for the handler).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from typing import Any
+
+from bench.common import FAKE_AWS_ENV, NOISY_MACHINE, ROOT, progress, ratio, shallow_table_snapshots, template
+
+NAME = "coldstart"
+HANDLERS = ("claim", "executor", "api")
+FULL_REPETITIONS = 5
+QUICK_REPETITIONS = 2
+TOP = 5
+
+_TIME_IMPORT = """
+import sys, time, resource, json
+target = sys.argv[1]
+if target != "boto3":
+    sys.path.insert(0, target)
+started = time.perf_counter()
+if target == "boto3":
+    import boto3
+else:
+    import app
+seconds = time.perf_counter() - started
+print(json.dumps({"seconds": seconds, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+_IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
+
+
+def _env() -> dict[str, str]:
+    """The handlers' environment in Lambda, minus anything that could reach AWS."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("POWERTOOLS_")
+    }
+    env.update(FAKE_AWS_ENV)
+    env.update({"POWERTOOLS_SERVICE_NAME": "agentcron", "LOG_LEVEL": "INFO", "PYTHONDONTWRITEBYTECODE": "0"})
+    return env
+
+
+def _python(args: list[str], *, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def _target(name: str) -> str:
+    return "boto3" if name == "boto3" else str(ROOT / "functions" / name)
+
+
+def time_import(name: str, env: dict[str, str]) -> dict[str, float]:
+    """Seconds to import ``name`` (a handler folder or ``boto3``) in a fresh interpreter, and ru_maxrss."""
+    done = _python(["-c", _TIME_IMPORT, _target(name)], env=env)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "import failed")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def import_profile(name: str, env: dict[str, str]) -> dict[str, Any]:
+    """``-X importtime`` of one import: self time per top-level package and the largest direct imports."""
+    done = _python(["-X", "importtime", "-c", _TIME_IMPORT, _target(name)], env=env)
+    return parse_importtime(done.stderr, root="boto3" if name == "boto3" else "app")
+
+
+def parse_importtime(text: str, *, root: str) -> dict[str, Any]:
+    """Top packages by summed self time, and ``root``'s direct imports by cumulative time (milliseconds)."""
+    by_package: dict[str, int] = defaultdict(int)
+    lines = [m for m in (_IMPORT_LINE.match(line) for line in text.splitlines()) if m]
+    root_depth = None
+    direct: list[tuple[str, int]] = []
+    # -X importtime prints a module after its children: walk backwards to know each line's parent.
+    for m in reversed(lines):
+        cumulative_us, indent, module = int(m[2]), len(m[3]), m[4]
+        if root_depth is None:
+            if module == root:
+                root_depth = indent
+            continue
+        if indent <= root_depth:
+            break  # left the root's subtree: an import made before it
+        if indent == root_depth + 2:
+            direct.append((module, cumulative_us))
+    for m in lines:
+        if m[4] != root:
+            by_package[m[4].split(".")[0]] += int(m[1])
+    top_packages = sorted(by_package.items(), key=lambda kv: kv[1], reverse=True)[:TOP]
+    top_direct = sorted(direct, key=lambda kv: kv[1], reverse=True)[:TOP]
+    return {
+        "top_packages_by_self_ms": [{"package": p, "ms": round(us / 1000, 1)} for p, us in top_packages],
+        "top_direct_imports_by_cumulative_ms": [
+            {"module": m, "ms": round(us / 1000, 1)} for m, us in top_direct
+        ],
+        "modules_imported": len(lines),
+    }
+
+
+def run(*, quick: bool = False, repetitions: int | None = None) -> dict[str, Any]:
+    reps = repetitions or (QUICK_REPETITIONS if quick else FULL_REPETITIONS)
+    env = _env()
+    names = ["boto3"] + [h for h in HANDLERS if (ROOT / "functions" / h / "app.py").exists()]
+    samples: dict[str, list[float]] = defaultdict(list)
+    rss: dict[str, list[int]] = defaultdict(list)
+    errors: dict[str, str] = {}
+    for name in names:  # warm-up: compile .pyc files so the first measured repetition is not penalised
+        try:
+            time_import(name, env)
+        except RuntimeError as exc:
+            errors[name] = str(exc)
+    for rep in range(reps):
+        progress(f"coldstart: import repetition {rep + 1}/{reps}")
+        for name in names:  # interleaved, so a noisy moment hits every module alike
+            if name in errors:
+                continue
+            result = time_import(name, env)
+            samples[name].append(result["seconds"] * 1000)
+            rss[name].append(int(result["maxrss_kb"]))
+    baseline = statistics.median(samples["boto3"]) if samples["boto3"] else None
+    figures: dict[str, Any] = {"boto3_import_ms": {"median": _r(baseline), "samples": _rs(samples["boto3"])}}
+    for name in names[1:]:
+        entry: dict[str, Any] = {}
+        if name in errors:
+            entry["error"] = errors[name]
+        else:
+            median = statistics.median(samples[name])
+            entry.update(
+                {
+                    "import_ms_median": _r(median),
+                    "import_ms_samples": _rs(samples[name]),
+                    "import_ratio_to_boto3": ratio(median, baseline, 2),
+                    "rss_after_import_mb": round(statistics.median(rss[name]) / 1024, 1),
+                    "imports": import_profile(name, env),
+                }
+            )
+            progress(
+                f"coldstart: {name} imports in {median:.0f} ms ({entry['import_ratio_to_boto3']}x boto3)"
+            )
+            entry["invocation"] = invoke_in_child(name, env, quick=quick)
+        figures[name] = entry
+    figures["boto3_imports"] = import_profile("boto3", env)
+    figures["boto3_rss_after_import_mb"] = (
+        round(statistics.median(rss["boto3"]) / 1024, 1) if rss["boto3"] else None
+    )
+    return {
+        "name": NAME,
+        "config": {
+            "repetitions": reps,
+            "python": sys.version.split()[0],
+            "tracing": "disabled (no X-Ray daemon)",
+        },
+        "figures": figures,
+        "notes": [
+            "Import time: perf_counter around `import app` in a fresh interpreter per repetition, median; "
+            "the ratio divides by the median of a bare `import boto3` timed the same way, interleaved, in "
+            "the same run.",
+            "rss_after_import_mb: ru_maxrss right after the import (interpreter + modules), before anything "
+            "else.",
+            "invocation.peak_traced_mb: tracemalloc peak during one cold invocation (clients built, calls "
+            "served by moto in the same process, so an upper bound for the handler alone; moto's whole-table "
+            "transaction snapshots made shallow).",
+            f"Lambda runs Python {_lambda_runtime()}; these figures come from Python "
+            f"{sys.version.split()[0]}.",
+            NOISY_MACHINE,
+        ],
+    }
+
+
+def _lambda_runtime() -> str:
+    runtime = ((template().get("Globals") or {}).get("Function") or {}).get("Runtime", "python3")
+    return str(runtime).replace("python", "")
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _rs(values: list[float]) -> list[float]:
+    return [round(v, 1) for v in values]
+
+
+def invoke_in_child(name: str, env: dict[str, str], *, quick: bool) -> dict[str, Any]:
+    done = _python(["-m", "bench.cold_start", "invoke", name] + (["--quick"] if quick else []), env=env)
+    if done.returncode != 0:
+        tail = done.stderr.strip().splitlines()[-3:] if done.stderr.strip() else ["invocation failed"]
+        return {"error": " | ".join(tail)}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- child: one invocation
+
+
+def _invoke(name: str, quick: bool) -> dict[str, Any]:
+    """In a fresh interpreter: import the handler, then moto, seed, and invoke the handler once."""
+    import resource
+    import time
+    import tracemalloc
+
+    sys.path.insert(0, str(ROOT / "functions" / name))
+    import app  # noqa: PLC0415 - the handler module, imported first so ru_maxrss covers only it
+
+    rss_after_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    event, context = _prepare(name, quick)
+    with shallow_table_snapshots():  # moto's whole-table rollback copies are not the handler's memory
+        tracemalloc.start()
+        started = time.perf_counter()
+        response = app.lambda_handler(event, context)
+        seconds = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return {
+        "peak_traced_mb": round(peak / 2**20, 1),
+        "wall_ms_under_tracemalloc": round(seconds * 1000, 1),
+        "rss_after_import_mb": round(rss_after_import / 1024, 1),
+        "workload": _WORKLOADS[name](quick),
+        "response_ok": _ok(name, response),
+    }
+
+
+_WORKLOADS = {
+    "claim": lambda quick: f"one sweep claiming {10 if quick else 100} due schedules",
+    "executor": lambda quick: "one SQS batch of 10 run messages, echo model",
+    "api": lambda quick: "GET /schedules?enabled=true&limit=10",
+}
+
+
+def _ok(name: str, response: Any) -> bool:
+    if name == "claim":
+        return isinstance(response, dict) and response.get("errors") == 0
+    if name == "executor":
+        return isinstance(response, dict) and not response.get("batchItemFailures")
+    return isinstance(response, dict) and int(response.get("statusCode", 500)) < 400
+
+
+def _prepare(name: str, quick: bool) -> tuple[dict[str, Any], Any]:
+    """Start moto, create the template's resources, seed what the invocation needs; (event, context)."""
+    import time
+    from datetime import timedelta
+
+    import boto3
+    from agentcron.claim import sweep
+    from agentcron.local.handlers import LambdaContext
+    from agentcron.local.loops import scheduler_event, sqs_event
+    from agentcron.local.resources import RUN_QUEUE, create_resources
+    from agentcron.models import utcnow
+    from agentcron.queue import RunQueue
+    from agentcron.store import Store
+    from moto import mock_aws
+
+    from bench.workload import schedule_items, seed
+
+    mock = mock_aws()
+    mock.start()  # left running: the process ends after the invocation
+    dynamodb, sqs, s3 = (boto3.client(n) for n in ("dynamodb", "sqs", "s3"))
+    resources = create_resources(dynamodb=dynamodb, sqs=sqs, s3=s3, prefix="cold")
+    os.environ.update(resources.environment(sweep_seconds=0))
+    settings = resources.settings(sweep_seconds=0)
+    due_at = utcnow().replace(microsecond=0) - timedelta(seconds=1)
+    due = 10 if quick or name != "claim" else 100
+    seed(
+        dynamodb,
+        settings.schedules_table,
+        schedule_items(due * 2, due, due_at, settings.due_shards),
+        total=due * 2,
+    )
+    context = LambdaContext(f"{name.title()}Function", 60, time.monotonic)
+    if name == "claim":
+        return scheduler_event(), context
+    if name == "executor":
+        store, queue = Store.from_settings(settings, dynamodb), RunQueue(sqs, settings.run_queue_url)
+        sweep(store, queue, utcnow(), settings=settings)
+        messages = sqs.receive_message(
+            QueueUrl=settings.run_queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
+        )["Messages"]
+        return sqs_event(messages, resources.queue_arns[RUN_QUEUE], "us-east-1"), context
+    event = json.loads((ROOT / "events" / "apigw-list-schedules.json").read_text(encoding="utf-8"))
+    return event, context
+
+
+def _child_main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[0] != "invoke":
+        print("usage: python -m bench.cold_start invoke NAME [--quick]", file=sys.stderr)
+        return 2
+    print(json.dumps(_invoke(argv[1], "--quick" in argv)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(sys.argv[1:]))
