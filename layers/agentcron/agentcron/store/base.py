@@ -84,6 +84,16 @@ class StoreBase:
 
     # ------------------------------------------------------------------ reads
 
+    def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
+        """Write ``items`` in one transaction: None when it landed, else each action's cancellation code."""
+        try:
+            self.client.transact_write_items(TransactItems=items)
+            return None
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            return cancellation_codes(exc, len(items))
+
     def _get(self, table: str, key: dict[str, Any], projection: str | None = None) -> dict[str, Any] | None:
         request: dict[str, Any] = {"TableName": table, "Key": serialize(key), "ConsistentRead": True}
         if projection:

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from agentcron.exceptions import RunNotFound, ScheduleNotFound
 from agentcron.models import Run, RunStatus, TokenUsage
-from agentcron.store.base import CONDITION_FAILED, StoreBase, cancellation_codes, error_code
+from agentcron.store.base import CONDITION_FAILED, StoreBase, error_code
 from agentcron.store.codec import (
     Update,
     deserialize,
@@ -136,13 +136,9 @@ class RunsMixin(StoreBase):
                 }
             }
         items = [put, schedule]
-        try:
-            self.client.transact_write_items(TransactItems=items)
+        codes = self._transact(items)
+        if codes is None:
             return True
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            codes = cancellation_codes(exc, len(items))
         if codes[0] == CONDITION_FAILED:
             return False
         if codes[1] == CONDITION_FAILED:
@@ -385,13 +381,10 @@ class RunsMixin(StoreBase):
             {"Update": run_request},
             {"Update": counters.request(self.schedules_table, {"schedule_id": schedule_id})},
         ]
-        try:
-            self.client.transact_write_items(TransactItems=items)
+        codes = self._transact(items)
+        if codes is None:
             return True
-        except ClientError as exc:
-            if error_code(exc) != "TransactionCanceledException":
-                raise
-            run_code, schedule_code = cancellation_codes(exc, 2)
+        run_code, schedule_code = codes
         if run_code != "None":
             return False  # lost a race (condition failed or concurrent transaction): the caller re-reads
         if schedule_code == CONDITION_FAILED:

@@ -16,7 +16,6 @@ from agentcron.store.base import (
     CONDITION_FAILED,
     TRANSACT_LIMIT,
     StoreBase,
-    cancellation_codes,
     error_code,
 )
 from agentcron.store.codec import (
@@ -309,13 +308,9 @@ class SchedulesMixin(StoreBase):
                 }
                 for run in runs
             ]
-            try:
-                self.client.transact_write_items(TransactItems=items)
+            codes = self._transact(items)
+            if codes is None:
                 return runs
-            except ClientError as exc:
-                if error_code(exc) != "TransactionCanceledException":
-                    raise
-                codes = cancellation_codes(exc, len(items))
             if codes[0] != "None":
                 raise ClaimConflict(f"Schedule {schedule.id} changed since version {version} ({codes[0]})")
             taken = {runs[i - 1].run_id for i, code in enumerate(codes) if i and code == CONDITION_FAILED}
