@@ -16,7 +16,7 @@ import yaml
 
 def default_template_path() -> Path:
     """template.yaml at the root of the source tree this package is installed from."""
-    return Path(__file__).resolve().parents[4] / "template.yaml"
+    return Path(__file__).resolve().parents[3] / "template.yaml"
 
 
 class _TemplateLoader(yaml.SafeLoader):
