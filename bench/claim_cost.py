@@ -3,7 +3,7 @@
 One in-process moto stack from template.yaml; the schedules table grows 1,000 -> 10,000 -> 100,000 (seeded
 with BatchWriteItem, timed). Before each sweep, 100 fresh schedules are due at the same instant (the ones
 claimed by the previous sweep fire again an hour later, so they are not due). The real
-``agentcron.claim.sweep`` runs once per size with an :class:`~bench.meter.ApiMeter` on its clients: calls
+``agentcron.application.claim.sweep`` runs once per size with an :class:`~bench.meter.ApiMeter` on its clients: calls
 per operation, items the service returned and evaluated (``Count``/``ScannedCount``, ``GetItem`` hits) and
 request units.
 
@@ -36,11 +36,10 @@ def run(
 ) -> dict[str, Any]:
     fake_aws_env()
     import boto3
-    from agentcron.claim import sweep
+    from agentcron.application import Services
+    from agentcron.application.claim import sweep
     from agentcron.local.atomic import serialize_moto_dynamodb
     from agentcron.local.resources import create_resources
-    from agentcron.queue import RunQueue
-    from agentcron.store import Store
     from moto import mock_aws
 
     sizes = sizes or (QUICK_SIZES if quick else FULL_SIZES)
@@ -56,7 +55,7 @@ def run(
             meter = ApiMeter(peek=peek, index_keys=index_keys)
             meter.attach(dynamodb.meta.events)
             meter.attach(sqs.meta.events)
-            store, queue = Store.from_settings(settings, dynamodb), RunQueue(sqs, settings.run_queue_url)
+            services = Services.from_settings(settings, dynamodb=dynamodb, sqs=sqs, s3=s3)
             seeded = 0
             for size in sizes:
                 with meter.pause():
@@ -72,7 +71,7 @@ def run(
                 progress(f"claim: {size:,} schedules ({added:,} seeded in {seconds:.1f}s); sweeping")
                 with meter.phase(f"n{size}") as stats:
                     started = time.perf_counter()
-                    report = sweep(store, queue, NOW + timedelta(seconds=1), settings=settings)
+                    report = sweep(services, NOW + timedelta(seconds=1))
                     sweep_seconds = time.perf_counter() - started
                 check = (report.schedules_due, report.runs_queued, report.errors, report.conflicts)
                 if check != (due, due, 0, 0) or stats.errors:

@@ -255,13 +255,12 @@ def _prepare(name: str, quick: bool) -> tuple[dict[str, Any], Any]:
     from datetime import timedelta
 
     import boto3
-    from agentcron.claim import sweep
+    from agentcron.application import Services
+    from agentcron.application.claim import sweep
     from agentcron.local.handlers import LambdaContext
     from agentcron.local.loops import scheduler_event, sqs_event
     from agentcron.local.resources import RUN_QUEUE, create_resources
-    from agentcron.models import utcnow
-    from agentcron.queue import RunQueue
-    from agentcron.store import Store
+    from agentcron.clock import utcnow
     from moto import mock_aws
 
     from bench.workload import schedule_items, seed
@@ -284,8 +283,7 @@ def _prepare(name: str, quick: bool) -> tuple[dict[str, Any], Any]:
     if name == "claim":
         return scheduler_event(), context
     if name == "executor":
-        store, queue = Store.from_settings(settings, dynamodb), RunQueue(sqs, settings.run_queue_url)
-        sweep(store, queue, utcnow(), settings=settings)
+        sweep(Services.from_settings(settings, dynamodb=dynamodb, sqs=sqs, s3=s3), utcnow())
         messages = sqs.receive_message(
             QueueUrl=settings.run_queue_url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["All"]
         )["Messages"]

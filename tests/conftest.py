@@ -22,10 +22,13 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
+from agentcron.application import Services
+from agentcron.application.schedules import create_schedule, edit_schedule
 from agentcron.config import Settings
 from agentcron.local.atomic import serialize_moto_dynamodb
 from agentcron.local.resources import LocalResources, create_resources, load_template
 from agentcron.queue import RunQueue
+from agentcron.sessions import SessionStore
 from agentcron.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +71,7 @@ class Stack:
     store: Store
     queue: RunQueue
     endpoint_url: str | None = None
+    on_run_finished: Any = None  # given to every ``services()``: what follows a run's end
 
     def client(self, service: str) -> Any:
         """Another boto3 client on the same endpoint (e.g. one per thread in a race test)."""
@@ -78,6 +82,27 @@ class Stack:
 
     def new_queue(self) -> RunQueue:
         return RunQueue(self.client("sqs"), self.settings.run_queue_url)
+
+    @property
+    def sessions(self) -> SessionStore:
+        return SessionStore(self.s3, self.settings.sessions_bucket)
+
+    def services(self, now: Any = None, **fields: Any) -> Services:
+        """The use cases' Services on this stack; ``now``: a datetime (frozen clock) or a clock function."""
+        if now is not None:
+            fields["clock"] = now if callable(now) else (lambda: now)
+        fields.setdefault("settings", self.settings)
+        fields.setdefault("on_run_finished", self.on_run_finished)
+        return Services(store=self.store, queue=self.queue, sessions=self.sessions, **fields)
+
+    def update_schedule(self, schedule_id: str, spec: Any, now: Any, expected_version: int | None = None) -> Any:
+        """Replace the schedule's spec through the application layer at ``now``; the stored schedule."""
+        changes = spec.model_dump(mode="json", exclude={"id", "created_at", "updated_at"})
+        return edit_schedule(self.services(now), schedule_id, changes, expected_version=expected_version)[0]
+
+    def create_schedule(self, spec: Any, now: Any) -> Any:
+        """Create through the application layer at ``now`` (as the API does); the stored schedule."""
+        return create_schedule(self.services(now), spec).schedule
 
     def environment(self, **overrides: Any) -> dict[str, str]:
         """Lambda environment variables for these resources (what ``Settings.from_env`` reads)."""

@@ -14,9 +14,10 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from aws_lambda_powertools.metrics import MetricUnit
 
 from agentcron import telemetry
-from agentcron.api import ApiHandler, Services
-from agentcron.config import Settings
-from agentcron.events import RunFinishedPublisher
+from agentcron.api import ApiHandler
+from agentcron.api.idempotency import idempotency_store
+from agentcron.clock import utcnow
+from agentcron.wiring import build_services
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -27,26 +28,23 @@ metrics = Metrics(namespace=telemetry.NAMESPACE, service=telemetry.SERVICE)
 tracer = Tracer(service="agentcron-api")
 copy_config_to_registered_loggers(source_logger=logger, include={"agentcron"})
 
+
+def _record(name: str, unit: str, value: float) -> None:
+    metrics.add_metric(name=name, unit=unit, value=value)
+
+
 _handler: ApiHandler | None = None
 
 
 def api_handler() -> ApiHandler:
-    """The API bound to this container's settings and clients (built on first use)."""
+    """The API of this container: built on the first request, reused while the container is warm."""
     global _handler
     if _handler is None:
-        import boto3
-
-        settings = Settings.from_env()
-        services = Services.from_settings(settings)
         # A cancel of a queued run finishes it here: the same metrics and Run Finished event as elsewhere.
-        publisher = RunFinishedPublisher(boto3.client("events"), settings.event_bus_name)
-        services.store.on_run_finished = telemetry.run_finished_hook(_record, publisher.publish)
-        _handler = ApiHandler(services)
+        services = build_services(_record, clock=lambda: utcnow())
+        store = idempotency_store(services.settings, services.store.client)
+        _handler = ApiHandler(services, idempotency_store=store)
     return _handler
-
-
-def _record(name: str, unit: str, value: float) -> None:
-    metrics.add_metric(name=name, unit=unit, value=value)
 
 
 def correlation_keys(path: str) -> dict[str, str]:

@@ -12,22 +12,22 @@ from typing import Any
 
 import pytest
 
-from agentcron.api import ApiHandler, Services
+from agentcron.api import ApiHandler
 
 from test_api_support import Api, Clock, daily_spec, load_event, reshape
 
 
 def _container(stack: Any, load_handler: Any) -> Api:
     module = load_handler("api")
-    services = Services.from_settings(
+    clock = Clock()
+    module._handler = ApiHandler.from_settings(
         stack.settings,
         dynamodb=stack.client("dynamodb"),
         sqs=stack.client("sqs"),
         s3=stack.client("s3"),
-        clock=Clock(),
+        clock=clock,
     )
-    module._handler = ApiHandler(services)
-    return Api(module, services.clock, stack)
+    return Api(module, clock, stack)
 
 
 @pytest.fixture

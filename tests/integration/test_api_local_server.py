@@ -64,6 +64,16 @@ def test_a_schedule_round_trips_over_http(server: ApiServer) -> None:
     assert (status, raw) == (204, b"")
 
 
+def test_the_deployed_handler_honours_idempotency_keys(server: ApiServer) -> None:
+    """The Lambda's own wiring records Idempotency-Key answers: a retry replays the first, creates nothing."""
+    body = json.dumps(daily_spec()).encode()
+    headers = {"Content-Type": "application/json", "Idempotency-Key": "deployed-retry"}
+    first = _request(server.url, "POST", "/schedules", body, headers)
+    again = _request(server.url, "POST", "/schedules", body, headers)
+    assert (first[0], again[0]) == (201, 201), again
+    assert again[1]["idempotent-replayed"] == "true" and json.loads(again[2]) == json.loads(first[2])
+
+
 def test_errors_come_back_as_json(server: ApiServer) -> None:
     status, _, raw = _request(server.url, "GET", "/schedules/missing")
     assert status == 404 and json.loads(raw)["schedule_id"] == "missing"

@@ -260,6 +260,8 @@ def test_a_session_is_read_from_the_sessions_bucket(api: Api) -> None:
         title="Daily news digest - 2026-03-01T08:00:00Z",
         model="echo",
         messages=[Message(role="system", content="Be brief."), Message(role="user", content="Summarise.")],
+        created_at=NOW,
+        updated_at=NOW,
     )
     assert api.call("get-session").status == 404
     SessionStore(api.stack.s3, api.stack.settings.sessions_bucket).save(session)
@@ -274,7 +276,7 @@ def test_deleting_a_schedule_keeps_its_sessions(api: Api) -> None:
     api.create(daily_spec())
     _queued(api)
     sessions = SessionStore(api.stack.s3, api.stack.settings.sessions_bucket)
-    sessions.save(Session(id="kept-session", title="t"))
+    sessions.save(Session(id="kept-session", title="t", created_at=NOW, updated_at=NOW))
     api.stack.store.bind_session("daily-news", SLOT_RUN, "kept-session")
     assert api.call("delete-schedule", headers={"if-match": None}).status == 204
     assert api.stack.store.get_run("daily-news", SLOT_RUN) is None

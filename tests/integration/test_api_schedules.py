@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from agentcron.application import schedules
 from agentcron.models import Run, slot_run_id
 
 from test_api_support import NOW, Api, build_api, daily_spec
@@ -312,20 +313,25 @@ def test_patch_with_a_stale_etag_is_a_409_and_changes_nothing(api: Api) -> None:
 def test_patch_without_if_match_survives_a_claim_moving_the_version(api: Api) -> None:
     """Claims bump the version on every fire; an unconditional edit re-reads instead of failing."""
     api.create(daily_spec())
+    # Another writer (its own adapters, as a claim Lambda would have) moves the version once, right after
+    # the API's first read and before its write.
+    other = api.stack.services(api.clock)
     store = api.services.store
-    real_update, calls = store.update_schedule, []
+    real_read, reads = store.get_schedule_versioned, []
 
-    def claim_in_between(*args: Any, **kwargs: Any) -> Any:
-        if not calls:  # another writer gets in between the route's read and its write, once
-            calls.append(1)
-            real_update("daily-news", store.get_schedule("daily-news").spec, NOW)
-        return real_update(*args, **kwargs)
+    def read_then_interfere(schedule_id: str) -> Any:
+        found = real_read(schedule_id)
+        reads.append(found[1])
+        if len(reads) == 1:
+            schedules.edit_schedule(other, schedule_id, {})  # moves the version, changes nothing
+        return found
 
-    store.update_schedule = claim_in_between
+    store.get_schedule_versioned = read_then_interfere
     try:
         reply = api.call("update-schedule", headers={"if-match": None})
     finally:
-        store.update_schedule = real_update
+        store.get_schedule_versioned = real_read
+    assert reads == [1, 2]  # read, lost the write to the other writer, read again
     assert (
         reply.status == 200 and reply.headers["etag"] == '"3"' and reply.body["name"] == "Morning news digest"
     )

@@ -18,7 +18,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from agentcron.api import ApiHandler, Services
+from agentcron.api import ApiHandler
+from agentcron.application import Services
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -162,8 +163,7 @@ def build_api(
         monkeypatch.setenv(name, value)
     module = load_handler("api")
     clock = clock or Clock()
-    services = Services.from_settings(
+    module._handler = ApiHandler.from_settings(
         stack.settings, dynamodb=stack.dynamodb, sqs=stack.sqs, s3=stack.s3, clock=clock
     )
-    module._handler = ApiHandler(services)
     return Api(module, clock, stack)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from agentcron import claim
-from agentcron.claim import LEASE_EXPIRED, SweepReport, run_sweeps, sweep
+from agentcron.application import claim
+from agentcron.application.claim import LEASE_EXPIRED, SweepReport, run_sweeps, sweep
 from agentcron.models import RunStatus, ScheduleSpec, slot_run_id
 
 NOW = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
@@ -19,11 +19,11 @@ def create(stack, schedule_id: str = "s1", **fields) -> None:
         "created_at": NOW,
     }
     data.update(fields)
-    stack.store.create_schedule(ScheduleSpec.model_validate(data), NOW)
+    stack.create_schedule(ScheduleSpec.model_validate(data), NOW)
 
 
 def run_sweep(stack, at: datetime) -> SweepReport:
-    return sweep(stack.store, stack.queue, at, settings=stack.settings)
+    return sweep(stack.services(), at)
 
 
 def all_runs(stack, schedule_id: str = "s1"):
@@ -138,7 +138,7 @@ def test_a_conflicting_edit_is_re_read_and_claimed(stack, monkeypatch):
 
     def edit_first(schedule, version, plan, now, **kwargs):
         if not calls:  # an edit lands between the due query and the claim write
-            stack.store.update_schedule(
+            stack.update_schedule(
                 "s1",
                 ScheduleSpec.model_validate(
                     {"id": "s1", "name": "edited", "trigger": {"type": "interval", "every_seconds": 60}}
@@ -291,9 +291,7 @@ def test_run_sweeps_repeats_every_period_until_told_to_stop(stack):
     settings = stack.resources.settings(sweep_seconds=5)
     budget = iter([True, True, True, True, False])
     reports = run_sweeps(
-        stack.store,
-        stack.queue,
-        settings=settings,
+        stack.services(settings=settings),
         clock=clock,
         sleep=clock.sleep,
         should_continue=lambda: next(budget),
@@ -308,9 +306,7 @@ def test_run_sweeps_repeats_every_period_until_told_to_stop(stack):
 def test_sweep_seconds_zero_means_exactly_one_sweep(stack):
     clock = FakeClock(NOW)
     reports = run_sweeps(
-        stack.store,
-        stack.queue,
-        settings=stack.resources.settings(sweep_seconds=0),
+        stack.services(settings=stack.resources.settings(sweep_seconds=0)),
         clock=clock,
         sleep=clock.sleep,
         should_continue=lambda: True,

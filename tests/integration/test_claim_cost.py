@@ -11,7 +11,7 @@ import pytest
 from moto.dynamodb import models as moto_dynamodb
 from moto.dynamodb.models.table import Table
 
-from agentcron.claim import sweep
+from agentcron.application.claim import sweep
 from agentcron.models import Schedule, ScheduleState
 from agentcron.store.codec import schedule_item, serialize
 
@@ -76,7 +76,7 @@ def test_a_sweep_reads_about_the_due_schedules_only(stack, monkeypatch):
             items_read[operation] += sum(len(v) for v in parsed["Responses"].values())
 
     stack.dynamodb.meta.events.register("after-call.dynamodb.*", count)
-    report = sweep(stack.store, stack.queue, NOW + timedelta(seconds=1), settings=stack.settings)
+    report = sweep(stack.services(), NOW + timedelta(seconds=1))
     stack.dynamodb.meta.events.unregister("after-call.dynamodb.*", count)
 
     assert (report.schedules_due, report.runs_queued, report.errors, report.conflicts) == (DUE, DUE, 0, 0)

@@ -52,7 +52,7 @@ def create(stack, schedule_id: str) -> None:
             "created_at": NOW - timedelta(minutes=10),
         }
     )
-    stack.store.create_schedule(spec, NOW - timedelta(seconds=61))
+    stack.create_schedule(spec, NOW - timedelta(seconds=61))
 
 
 def test_the_sample_event_sweeps_once_and_queues_the_due_run(stack, app):

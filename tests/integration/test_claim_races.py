@@ -8,13 +8,14 @@ from typing import Any
 
 import pytest
 
-from agentcron.claim import SweepReport, sweep
+from agentcron.application import Services
+from agentcron.application.claim import SweepReport, sweep
 from agentcron.models import RunStatus, ScheduleSpec, slot_run_id
 
 NOW = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
 
 
-def create(store, schedule_id: str, **fields) -> None:
+def create(stack, schedule_id: str, **fields) -> None:
     data = {
         "id": schedule_id,
         "name": schedule_id,
@@ -24,7 +25,7 @@ def create(store, schedule_id: str, **fields) -> None:
         "overlap_policy": "allow",
     }
     data.update(fields)
-    store.create_schedule(ScheduleSpec.model_validate(data), NOW)
+    stack.create_schedule(ScheduleSpec.model_validate(data), NOW)
 
 
 def scan_runs(stack) -> list[dict[str, Any]]:
@@ -44,7 +45,7 @@ def test_two_racing_claimers_create_each_run_exactly_once(server_stack):
     stack = server_stack
     ids = [f"s{i:02d}" for i in range(20)]
     for schedule_id in ids:
-        create(stack.store, schedule_id)
+        create(stack, schedule_id)
     shards = stack.settings.due_shards
     claimers = [(stack.new_store(), stack.new_queue()) for _ in range(2)]
 
@@ -74,7 +75,7 @@ def test_two_racing_claimers_create_each_run_exactly_once(server_stack):
             try:
                 store.due_schedules = racing_reads(store)
                 start.wait()
-                reports[index] = sweep(store, queue, at, settings=stack.settings)
+                reports[index] = sweep(Services(stack.settings, store, queue, stack.sessions), at)
             except BaseException as exc:  # noqa: BLE001 - surfaced below
                 failures.append(exc)
 
@@ -150,7 +151,7 @@ CRASH_POINTS = [
 
 @pytest.mark.parametrize("crash", CRASH_POINTS)
 def test_a_crash_between_claim_steps_loses_no_slot_and_duplicates_none(stack, monkeypatch, crash):
-    create(stack.store, "s1")
+    create(stack, "s1")
     first = NOW + timedelta(minutes=15, seconds=1)  # 15 due slots: two send batches
     real_apply, real_send = stack.store.apply_claim, stack.queue.send_runs
     if crash == "before_transaction":
@@ -164,14 +165,14 @@ def test_a_crash_between_claim_steps_loses_no_slot_and_duplicates_none(stack, mo
     elif crash == "after_send":
         monkeypatch.setattr(stack.queue, "send_runs", lambda *a, **k: (real_send(*a, **k), _crash())[0])
 
-    report = sweep(stack.store, stack.queue, first, settings=stack.settings)
+    report = sweep(stack.services(), first)
     assert report.errors == 1
     delivered = [m["body"]["run_id"] for m in stack.drain()]
     monkeypatch.undo()
 
     # A later sweep, past the redelivery deadline, finishes the work.
     later = first + timedelta(seconds=stack.settings.redelivery_seconds + 1)
-    recovery = sweep(stack.store, stack.queue, later, settings=stack.settings)
+    recovery = sweep(stack.services(), later)
     assert recovery.errors == 0
     delivered += [m["body"]["run_id"] for m in stack.drain()]
 
@@ -188,18 +189,13 @@ def test_a_crash_between_claim_steps_loses_no_slot_and_duplicates_none(stack, mo
 
 def test_a_crash_after_start_is_finished_by_the_reaper(stack):
     """The executor took the run and vanished: after the lease the reaper records the outcome."""
-    create(stack.store, "s1", trigger={"type": "interval", "every_seconds": 3600})
+    create(stack, "s1", trigger={"type": "interval", "every_seconds": 3600})
     at = NOW + timedelta(hours=1)
-    sweep(stack.store, stack.queue, at, settings=stack.settings)
+    sweep(stack.services(), at)
     (message,) = stack.drain()
     run_id = message["body"]["run_id"]
     stack.store.start_run("s1", run_id, at, lease_seconds=stack.settings.lease_seconds)
-    report = sweep(
-        stack.store,
-        stack.queue,
-        at + timedelta(seconds=stack.settings.lease_seconds),
-        settings=stack.settings,
-    )
+    report = sweep(stack.services(), at + timedelta(seconds=stack.settings.lease_seconds))
     assert report.timed_out == 1
     assert stack.store.get_run("s1", run_id).status == RunStatus.timed_out
     # The redelivered SQS message finds a terminal run: nothing happens.

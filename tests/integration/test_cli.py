@@ -20,7 +20,8 @@ import pytest
 
 from agentcron.cli import main
 from agentcron.local.http import ApiServer
-from agentcron.models import Session, utcnow
+from agentcron.clock import utcnow
+from agentcron.models import Session
 from agentcron.sessions import SessionStore
 
 SPEC_YAML = """\
@@ -149,7 +150,14 @@ def test_backfill_and_session(cli: Any, served: Any, spec_files: dict) -> None:
     )
     assert code == 0 and out.startswith("queued 2 run(s); 0 slot(s) already had a run")
     SessionStore(stack.s3, stack.settings.sessions_bucket).save(
-        Session(id="s-1", title="report", model="echo", messages=[{"role": "user", "content": "Write it."}])
+        Session(
+            id="s-1",
+            title="report",
+            model="echo",
+            messages=[{"role": "user", "content": "Write it."}],
+            created_at=start,
+            updated_at=start,
+        )
     )
     code, out, _ = cli("schedules", "session", "s-1")
     assert code == 0 and "[user]" in out and "Write it." in out

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from test_execute import SLOT, Clock, _handle, _queued_run, _raw_items, _session, _spec
 
-from agentcron import execute
+from agentcron.application import execute
 from agentcron.agent import ModelRequest, ModelResponse, ToolSpec
 from agentcron.models import (
     ContinueMessage,
@@ -81,7 +81,6 @@ def _run(stack, message, clock: Clock, provider, tools, invocation: Invocation, 
         clock,
         provider_for=lambda model: (provider, model),
         tools=lambda names, context: tools,
-        queue=stack.queue,
         remaining_ms=invocation,
         **kwargs,
     )
@@ -294,7 +293,7 @@ def test_an_outcome_saved_in_the_session_is_recorded_by_the_retry_without_a_mode
     assert stored.usage == TokenUsage(input_tokens=300, output_tokens=30)
 
 
-def test_without_a_queue_a_run_never_hands_off(stack) -> None:
+def test_without_the_invocations_remaining_time_a_run_never_hands_off(stack) -> None:
     run = _queued_run(stack, _spec())
     clock, provider = Clock(SLOT), ThreeRounds()
     outcome = _handle(
@@ -303,6 +302,5 @@ def test_without_a_queue_a_run_never_hands_off(stack) -> None:
         clock,
         provider_for=lambda model: (provider, model),
         tools=lambda names, context: Probe(Invocation(), clock),
-        remaining_ms=Invocation(1_000),
     )
     assert outcome.status == "success"

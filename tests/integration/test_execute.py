@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agentcron import execute
+from agentcron.application import execute
 from agentcron.agent import EchoProvider, ModelRequest, ModelResponse, ProviderError
 from agentcron.models import (
     Message,
@@ -69,22 +69,15 @@ def _spec(schedule_id: str = "daily-news", **run_config: Any) -> ScheduleSpec:
 
 def _queued_run(stack, spec: ScheduleSpec) -> Run:
     """A schedule and one queued slot run, as a claim would leave them."""
-    stack.store.create_schedule(spec, SLOT - timedelta(days=1))
+    stack.create_schedule(spec, SLOT - timedelta(days=1))
     run = Run(run_id=slot_run_id(spec.id, SLOT), schedule_id=spec.id, scheduled_for=SLOT, claimed_at=SLOT)
     assert stack.store.create_run(run, SLOT, redelivery_seconds=stack.settings.redelivery_seconds)
     return run
 
 
 def _handle(stack, message, clock: Clock, *, settings=None, message_id: str = "msg-1", **kwargs):
-    return execute.handle(
-        message,
-        store=stack.store,
-        sessions=SessionStore(stack.s3, stack.settings.sessions_bucket),
-        settings=settings or stack.settings,
-        now=clock,
-        message_id=message_id,
-        **kwargs,
-    )
+    services = stack.services(clock, settings=settings or stack.settings)
+    return execute.handle(services, message, message_id=message_id, **kwargs)
 
 
 def _session(stack, run: Run):
@@ -258,14 +251,9 @@ def test_a_storage_failure_before_the_outcome_propagates_and_leaves_the_run_open
     # GIVEN a session store whose bucket does not exist (S3 unavailable, as far as the executor can tell)
     run = _queued_run(stack, _spec())
     with pytest.raises(Exception, match="NoSuchBucket"):
-        execute.handle(
-            RunMessage(schedule_id=run.schedule_id, run_id=run.run_id),
-            store=stack.store,
-            sessions=SessionStore(stack.s3, "no-such-bucket"),
-            settings=stack.settings,
-            now=Clock(SLOT),
-            message_id="m",
-        )
+        services = stack.services(Clock(SLOT))
+        services.sessions = SessionStore(stack.s3, "no-such-bucket")
+        execute.handle(services, RunMessage(schedule_id=run.schedule_id, run_id=run.run_id), message_id="m")
     # THEN nothing terminal was recorded: the message is retried, the lease or a retry finishes the run
     assert stack.store.get_run(run.schedule_id, run.run_id).status is RunStatus.running
 

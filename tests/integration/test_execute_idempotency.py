@@ -17,7 +17,7 @@ from test_execute import (
     _spec,
 )
 
-from agentcron import execute
+from agentcron.application import execute
 from agentcron.agent import EchoProvider
 from agentcron.exceptions import ScheduleNotFound
 from agentcron.models import ContinueMessage, RunMessage, RunNowMessage, RunStatus, RunTrigger, ScheduleSpec
@@ -86,7 +86,7 @@ def test_a_continue_message_runs_its_run(stack) -> None:
 
 
 def test_a_message_for_a_run_that_does_not_exist_is_a_duplicate(stack) -> None:
-    stack.store.create_schedule(_spec(), SLOT)
+    stack.create_schedule(_spec(), SLOT)
     outcome = _handle(
         stack, RunMessage(schedule_id="daily-news", run_id="daily-news-20990101T000000Z"), Clock(SLOT)
     )
@@ -100,7 +100,7 @@ def test_a_message_for_a_run_that_does_not_exist_is_a_duplicate(stack) -> None:
 def test_run_now_creates_one_run_even_when_the_message_is_delivered_twice(stack) -> None:
     # GIVEN a disabled schedule (run-now ignores enabled) and a run-now message with a task override
     spec = ScheduleSpec.model_validate({**_spec().model_dump(), "enabled": False})
-    stack.store.create_schedule(spec, SLOT)
+    stack.create_schedule(spec, SLOT)
     message = RunNowMessage(schedule_id=spec.id, task_message="only the headlines")
     sent_at = SLOT + timedelta(minutes=5)
     # WHEN the same SQS message (same id, same SentTimestamp) arrives twice, minutes apart
@@ -126,7 +126,7 @@ def test_run_now_creates_one_run_even_when_the_message_is_delivered_twice(stack)
 
 
 def test_run_now_request_id_wins_over_the_message_id(stack) -> None:
-    stack.store.create_schedule(_spec(), SLOT)
+    stack.create_schedule(_spec(), SLOT)
     message = RunNowMessage(schedule_id="daily-news", request_id="req-1")
     first = _handle(stack, message, Clock(SLOT), message_id="sqs-1")
     again = _handle(stack, message, Clock(SLOT), message_id="sqs-2")

@@ -25,13 +25,9 @@ FOLLOW_UP = {
 
 @pytest.fixture
 def scheduler(stack):
-    stack.store.create_schedule(_spec(OWN), SLOT)
-    box = build_tools(
-        ["scheduler"],
-        ToolContext(
-            schedule_id=OWN, run_id=f"{OWN}-run", store=stack.store, queue=stack.queue, now=lambda: SLOT
-        ),
-    )
+    services = stack.services(SLOT)
+    stack.create_schedule(_spec(OWN), SLOT)
+    box = build_tools(["scheduler"], ToolContext(schedule_id=OWN, run_id=f"{OWN}-run", services=services))
     calls = iter(range(1000))
 
     def call(**arguments: Any) -> Any:
@@ -157,7 +153,6 @@ def test_an_agent_schedules_its_own_follow_up_during_a_run(stack) -> None:
         RunMessage(schedule_id=run.schedule_id, run_id=run.run_id),
         Clock(SLOT + timedelta(seconds=1)),
         provider_for=lambda model: (Planner(), model),
-        queue=stack.queue,
     )
     # THEN the follow-up schedule exists and the run succeeded
     assert outcome.status == "success"

@@ -48,7 +48,7 @@ def _schedule(stack, schedule_id: str, **run_config: Any) -> ScheduleSpec:
             "run_config": {"task_message": f"task of {schedule_id}", "auto_execute": True, **run_config},
         }
     )
-    stack.store.create_schedule(spec, SLOT - timedelta(days=1))
+    stack.create_schedule(spec, SLOT - timedelta(days=1))
     return spec
 
 

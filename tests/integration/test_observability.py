@@ -67,7 +67,7 @@ def _schedule(stack, schedule_id: str) -> None:
             "run_config": {"task_message": "say hi", "auto_execute": True},
         }
     )
-    stack.store.create_schedule(spec, SLOT - timedelta(days=1))
+    stack.create_schedule(spec, SLOT - timedelta(days=1))
 
 
 def _queued(stack, schedule_id: str) -> Run:

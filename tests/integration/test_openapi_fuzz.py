@@ -25,8 +25,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from agentcron.clock import utcnow
 from agentcron.local.http import ApiServer
-from agentcron.models import Run, ScheduleSpec, slot_run_id, utcnow
+from agentcron.models import Run, ScheduleSpec, slot_run_id
 
 KNOWN = "fuzz-known"
 EXAMPLES = {GenerationMode.POSITIVE: 15, GenerationMode.NEGATIVE: 10}
@@ -65,7 +66,7 @@ def _ensure_known(stack: Any) -> None:
             "created_at": now,
         }
     )
-    stack.store.create_schedule(spec, now)
+    stack.create_schedule(spec, now)
     run = Run(run_id=slot_run_id(KNOWN, now), schedule_id=KNOWN, scheduled_for=now, claimed_at=now)
     stack.store.create_run(run, now, redelivery_seconds=stack.settings.redelivery_seconds)
 

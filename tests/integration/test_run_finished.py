@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from agentcron.claim import sweep
+from agentcron.application.claim import sweep
 from agentcron.events import DETAIL_TYPE, SOURCE, RunFinishedPublisher
+from agentcron.application.runs import finish_run
 from agentcron.models import Run, RunStatus, ScheduleSpec, TokenUsage, slot_run_id
 from agentcron.store.codec import deserialize
 from botocore.stub import Stubber
@@ -24,7 +25,7 @@ def create(stack, schedule_id: str = "s1", **fields) -> None:
         "created_at": NOW,
     }
     data.update(fields)
-    stack.store.create_schedule(ScheduleSpec.model_validate(data), NOW)
+    stack.create_schedule(ScheduleSpec.model_validate(data), NOW)
 
 
 def running_run(stack, schedule_id: str, at: datetime) -> Run:
@@ -37,14 +38,13 @@ def running_run(stack, schedule_id: str, at: datetime) -> Run:
 
 def fail(stack, schedule_id: str, at: datetime, reason: str = "model said no") -> None:
     run = running_run(stack, schedule_id, at)
-    assert stack.store.finish_run(
-        schedule_id, run.run_id, RunStatus.failed, at + timedelta(seconds=5), reason=reason
+    assert finish_run(stack.services(), schedule_id, run.run_id, RunStatus.failed, now=at + timedelta(seconds=5), reason=reason
     )
 
 
 def succeed(stack, schedule_id: str, at: datetime) -> None:
     run = running_run(stack, schedule_id, at)
-    assert stack.store.finish_run(schedule_id, run.run_id, RunStatus.success, at + timedelta(seconds=5))
+    assert finish_run(stack.services(), schedule_id, run.run_id, RunStatus.success, now=at + timedelta(seconds=5))
 
 
 @pytest.fixture
@@ -75,14 +75,14 @@ def bus_queue(stack):
 
 
 def test_a_finished_run_publishes_one_event_and_a_duplicate_finish_none(stack, bus_queue) -> None:
-    stack.store.on_run_finished = RunFinishedPublisher(boto3.client("events")).publish
+    stack.on_run_finished = RunFinishedPublisher(boto3.client("events")).publish
     create(stack)
     run = running_run(stack, "s1", NOW)
     stack.store.bind_session("s1", run.run_id, "sess-1")
     usage = TokenUsage(input_tokens=120, output_tokens=30)
     done = NOW + timedelta(seconds=9)
-    assert stack.store.finish_run("s1", run.run_id, RunStatus.success, done, usage=usage, reason="done")
-    assert stack.store.finish_run("s1", run.run_id, RunStatus.failed, done, reason="late duplicate") is None
+    assert finish_run(stack.services(), "s1", run.run_id, RunStatus.success, now=done, usage=usage, reason="done")
+    assert finish_run(stack.services(), "s1", run.run_id, RunStatus.failed, now=done, reason="late duplicate") is None
 
     events = bus_queue()
     assert len(events) == 1
@@ -103,10 +103,10 @@ def test_a_finished_run_publishes_one_event_and_a_duplicate_finish_none(stack, b
 
 
 def test_the_reapers_timed_out_run_is_announced(stack, bus_queue) -> None:
-    stack.store.on_run_finished = RunFinishedPublisher(boto3.client("events")).publish
+    stack.on_run_finished = RunFinishedPublisher(boto3.client("events")).publish
     create(stack)
     run = running_run(stack, "s1", NOW)
-    sweep(stack.store, stack.queue, NOW + timedelta(seconds=2000), settings=stack.settings)
+    sweep(stack.services(), NOW + timedelta(seconds=2000))
     assert stack.store.get_run("s1", run.run_id).status is RunStatus.timed_out
     assert [(e["detail"]["run_id"], e["detail"]["status"]) for e in bus_queue()] == [
         (run.run_id, "timed_out")
@@ -115,9 +115,9 @@ def test_the_reapers_timed_out_run_is_announced(stack, bus_queue) -> None:
 
 def test_claimed_skipped_and_missed_records_publish_nothing(stack) -> None:
     seen: list[Run] = []
-    stack.store.on_run_finished = seen.append
+    stack.on_run_finished = seen.append
     create(stack, misfire_policy={"type": "skip", "grace_seconds": 1})
-    report = sweep(stack.store, stack.queue, NOW + timedelta(minutes=10), settings=stack.settings)
+    report = sweep(stack.services(), NOW + timedelta(minutes=10))
     assert report.runs_missed > 0
     assert seen == []
 
@@ -126,12 +126,12 @@ def test_a_failing_publish_is_counted_and_never_fails_the_run(stack) -> None:
     client = boto3.client("events")
     failures: list[Run] = []
     publisher = RunFinishedPublisher(client, "ops-bus", on_failure=failures.append)
-    stack.store.on_run_finished = publisher.publish
+    stack.on_run_finished = publisher.publish
     create(stack)
     run = running_run(stack, "s1", NOW)
     with Stubber(client) as stub:
         stub.add_client_error("put_events", "InternalException", "EventBridge is down")
-        finished = stack.store.finish_run("s1", run.run_id, RunStatus.success, NOW + timedelta(seconds=5))
+        finished = finish_run(stack.services(), "s1", run.run_id, RunStatus.success, now=NOW + timedelta(seconds=5))
         stub.assert_no_pending_responses()
     assert finished is not None and finished.status is RunStatus.success
     assert stack.store.get_run("s1", run.run_id).status is RunStatus.success
@@ -172,10 +172,10 @@ def test_a_raising_listener_does_not_undo_the_transition(stack) -> None:
     def boom(run: Run) -> None:
         raise RuntimeError("listener bug")
 
-    stack.store.on_run_finished = boom
+    stack.on_run_finished = boom
     create(stack)
     run = running_run(stack, "s1", NOW)
-    assert stack.store.finish_run("s1", run.run_id, RunStatus.success, NOW + timedelta(seconds=5))
+    assert finish_run(stack.services(), "s1", run.run_id, RunStatus.success, now=NOW + timedelta(seconds=5))
     assert stack.store.get_run("s1", run.run_id).status is RunStatus.success
 
 
@@ -201,7 +201,7 @@ def test_the_nth_consecutive_failure_pauses_the_schedule_with_a_note(stack) -> N
     item = _schedule_item(stack)
     assert "due_shard" not in item and "next_fire_at" not in item  # left the due index
     assert item["enabled"] is False
-    report = sweep(stack.store, stack.queue, NOW + timedelta(hours=1), settings=stack.settings)
+    report = sweep(stack.services(), NOW + timedelta(hours=1))
     assert report.runs_queued == 0
 
 
@@ -226,7 +226,7 @@ def test_without_a_limit_failures_never_pause(stack) -> None:
 def test_timed_out_runs_count_towards_auto_pause(stack) -> None:
     create(stack, max_consecutive_failures=1)
     running_run(stack, "s1", NOW)
-    sweep(stack.store, stack.queue, NOW + timedelta(seconds=2000), settings=stack.settings)
+    sweep(stack.services(), NOW + timedelta(seconds=2000))
     schedule = stack.store.get_schedule("s1")
     assert schedule.enabled is False
     assert schedule.pause_note is not None and schedule.pause_note.startswith(
@@ -252,7 +252,7 @@ def test_expires_at_must_be_in_the_future_at_create(stack) -> None:
 
 def test_an_expired_schedule_stops_firing_and_disables_itself(stack) -> None:
     create(stack, expires_at=NOW + timedelta(seconds=150), misfire_policy={"type": "catch_up_all"})
-    report = sweep(stack.store, stack.queue, NOW + timedelta(hours=2), settings=stack.settings)
+    report = sweep(stack.services(), NOW + timedelta(hours=2))
     runs, _ = stack.store.list_runs("s1", limit=100)
     assert sorted(r.scheduled_for for r in runs) == [
         NOW + timedelta(seconds=60),
@@ -267,7 +267,7 @@ def test_an_expired_schedule_stops_firing_and_disables_itself(stack) -> None:
 
 def test_a_slot_exactly_at_expires_at_is_not_run(stack) -> None:
     create(stack, expires_at=NOW + timedelta(seconds=120), misfire_policy={"type": "catch_up_all"})
-    sweep(stack.store, stack.queue, NOW + timedelta(hours=1), settings=stack.settings)
+    sweep(stack.services(), NOW + timedelta(hours=1))
     runs, _ = stack.store.list_runs("s1", limit=100)
     assert [r.scheduled_for for r in runs] == [NOW + timedelta(seconds=60)]
     assert stack.store.get_schedule("s1").pause_note == "expired at 2026-03-02T12:02:00Z"

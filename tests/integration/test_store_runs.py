@@ -26,7 +26,7 @@ def make_schedule(stack, schedule_id: str = "s1", **fields) -> None:
         "overlap_policy": "allow",
     }
     data.update(fields)
-    stack.store.create_schedule(ScheduleSpec.model_validate(data), NOW)
+    stack.create_schedule(ScheduleSpec.model_validate(data), NOW)
 
 
 def claim(stack, schedule_id: str, at: datetime) -> list[Run]:

@@ -45,7 +45,7 @@ def raw_run(stack, schedule_id: str, run_id: str) -> dict:
 
 
 def test_create_stores_spec_state_version_and_due_attributes(stack):
-    created = stack.store.create_schedule(spec(), NOW)
+    created = stack.create_schedule(spec(), NOW)
     assert created.state.next_fire_at == NOW + timedelta(seconds=60)
     assert created.trigger.anchor_at == NOW  # the interval grid is fixed at creation
 
@@ -61,9 +61,9 @@ def test_create_stores_spec_state_version_and_due_attributes(stack):
 
 
 def test_create_twice_is_refused(stack):
-    stack.store.create_schedule(spec(), NOW)
+    stack.create_schedule(spec(), NOW)
     with pytest.raises(ScheduleExists):
-        stack.store.create_schedule(spec(name="other"), NOW)
+        stack.create_schedule(spec(name="other"), NOW)
     assert stack.store.get_schedule("s1").name == "schedule s1"
 
 
@@ -83,12 +83,12 @@ def test_create_twice_is_refused(stack):
 )
 def test_create_refuses_a_trigger_that_can_never_fire(stack, fields, message):
     with pytest.raises(ValueError, match=message):
-        stack.store.create_schedule(spec(**fields), NOW)
+        stack.create_schedule(spec(**fields), NOW)
     assert stack.store.get_schedule("s1") is None
 
 
 def test_disabled_schedule_has_no_due_attributes(stack):
-    created = stack.store.create_schedule(spec(enabled=False), NOW)
+    created = stack.create_schedule(spec(enabled=False), NOW)
     assert created.state.next_fire_at is None
     item = raw_schedule(stack, "s1")
     assert item["enabled"] == {"BOOL": False}
@@ -105,10 +105,10 @@ def test_get_missing_schedule_is_none(stack):
 
 
 def test_update_bumps_version_keeps_identity_and_next_fire(stack):
-    stack.store.create_schedule(spec(), NOW)
+    stack.create_schedule(spec(), NOW)
     later = NOW + timedelta(minutes=5)
     edited = spec(name="renamed", created_at=later, id="ignored")
-    updated = stack.store.update_schedule("s1", edited, later, expected_version=1)
+    updated = stack.update_schedule("s1", edited, later, expected_version=1)
     assert updated.id == "s1" and updated.name == "renamed"
     assert updated.created_at == NOW and updated.updated_at == later
     assert updated.state.next_fire_at == NOW + timedelta(seconds=60)  # a non-timing edit keeps the slot
@@ -116,19 +116,19 @@ def test_update_bumps_version_keeps_identity_and_next_fire(stack):
 
 
 def test_update_with_a_stale_version_conflicts(stack):
-    stack.store.create_schedule(spec(), NOW)
-    stack.store.update_schedule("s1", spec(name="a"), NOW, expected_version=1)
+    stack.create_schedule(spec(), NOW)
+    stack.update_schedule("s1", spec(name="a"), NOW, expected_version=1)
     with pytest.raises(VersionConflict):
-        stack.store.update_schedule("s1", spec(name="b"), NOW, expected_version=1)
+        stack.update_schedule("s1", spec(name="b"), NOW, expected_version=1)
     assert stack.store.get_schedule("s1").name == "a"
 
 
 def test_update_without_expected_version_reapplies_after_a_claim(stack):
-    stack.store.create_schedule(spec(), NOW)
+    stack.create_schedule(spec(), NOW)
     at = NOW + timedelta(seconds=61)
     schedule, version = stack.store.get_schedule_versioned("s1")
     stack.store.apply_claim(schedule, version, planner.plan_claim(schedule, at), at, redelivery_seconds=120)
-    updated = stack.store.update_schedule("s1", spec(name="after claim"), at)
+    updated = stack.update_schedule("s1", spec(name="after claim"), at)
     assert updated.name == "after claim"
     assert updated.state.queued_run_count == 1  # the claim's state survives the edit
     assert stack.store.get_schedule_versioned("s1")[1] == 3
@@ -136,25 +136,25 @@ def test_update_without_expected_version_reapplies_after_a_claim(stack):
 
 def test_update_missing_schedule(stack):
     with pytest.raises(ScheduleNotFound):
-        stack.store.update_schedule("nope", spec("nope"), NOW)
+        stack.update_schedule("nope", spec("nope"), NOW)
 
 
 def test_disable_removes_and_resume_restores_due_attributes(stack):
-    stack.store.create_schedule(spec(), NOW)
-    paused = stack.store.update_schedule("s1", spec(enabled=False), NOW + timedelta(minutes=10))
+    stack.create_schedule(spec(), NOW)
+    paused = stack.update_schedule("s1", spec(enabled=False), NOW + timedelta(minutes=10))
     assert paused.state.next_fire_at is None
     assert "next_fire_at" not in raw_schedule(stack, "s1")
     resumed_at = NOW + timedelta(hours=1, seconds=5)
-    resumed = stack.store.update_schedule("s1", spec(), resumed_at)
+    resumed = stack.update_schedule("s1", spec(), resumed_at)
     # Re-enabling recomputes from now on the creation grid: the paused hour is not caught up.
     assert resumed.state.next_fire_at == NOW + timedelta(hours=1, minutes=1)
     assert raw_schedule(stack, "s1")["next_fire_at"] == {"N": str(epoch_ms(resumed.state.next_fire_at))}
 
 
 def test_timing_edit_that_never_fires_is_refused(stack):
-    stack.store.create_schedule(spec(), NOW)
+    stack.create_schedule(spec(), NOW)
     with pytest.raises(ValueError, match="trigger.at must be in the future"):
-        stack.store.update_schedule("s1", spec(trigger={"type": "once", "at": "2026-01-01T00:00:00Z"}), NOW)
+        stack.update_schedule("s1", spec(trigger={"type": "once", "at": "2026-01-01T00:00:00Z"}), NOW)
     assert stack.store.get_schedule_versioned("s1")[1] == 1
 
 
@@ -162,8 +162,8 @@ def test_timing_edit_that_never_fires_is_refused(stack):
 
 
 def test_delete_removes_the_schedule_and_its_runs(stack):
-    stack.store.create_schedule(spec(), NOW)
-    stack.store.create_schedule(spec("keep"), NOW)
+    stack.create_schedule(spec(), NOW)
+    stack.create_schedule(spec("keep"), NOW)
     for i in range(30):
         run = Run(
             run_id=slot_run_id("s1", NOW + timedelta(minutes=i)),
@@ -185,7 +185,7 @@ def test_delete_removes_the_schedule_and_its_runs(stack):
 
 
 def test_delete_with_stale_version_conflicts(stack):
-    stack.store.create_schedule(spec(), NOW)
+    stack.create_schedule(spec(), NOW)
     with pytest.raises(VersionConflict):
         stack.store.delete_schedule("s1", expected_version=7)
     assert stack.store.get_schedule("s1") is not None
@@ -197,7 +197,7 @@ def test_delete_with_stale_version_conflicts(stack):
 def test_list_pages_through_everything_and_filters_enabled(stack):
     ids = {f"s{i}" for i in range(7)}
     for i in range(7):
-        stack.store.create_schedule(spec(f"s{i}", enabled=i % 2 == 0), NOW)
+        stack.create_schedule(spec(f"s{i}", enabled=i % 2 == 0), NOW)
 
     seen, cursor, pages = [], None, 0
     while True:
@@ -231,7 +231,7 @@ def test_list_rejects_a_bad_cursor(stack):
 def test_due_schedules_are_per_shard_and_only_those_due(stack):
     for i in range(12):
         every = 60 if i < 8 else 3600
-        stack.store.create_schedule(spec(f"s{i}", trigger={"type": "interval", "every_seconds": every}), NOW)
+        stack.create_schedule(spec(f"s{i}", trigger={"type": "interval", "every_seconds": every}), NOW)
     at = NOW + timedelta(seconds=90)
     found: dict[str, int] = {}
     for shard in range(stack.settings.due_shards):
@@ -246,7 +246,7 @@ def test_due_schedules_are_per_shard_and_only_those_due(stack):
 
 
 def test_apply_claim_records_a_queued_run_and_moves_the_schedule(stack):
-    stack.store.create_schedule(spec(), NOW)
+    stack.create_schedule(spec(), NOW)
     at = NOW + timedelta(seconds=65)
     schedule, version = stack.store.get_schedule_versioned("s1")
     plan = planner.plan_claim(schedule, at)
@@ -267,18 +267,18 @@ def test_apply_claim_records_a_queued_run_and_moves_the_schedule(stack):
 
 
 def test_apply_claim_with_a_stale_version_conflicts_and_writes_nothing(stack):
-    stack.store.create_schedule(spec(), NOW)
+    stack.create_schedule(spec(), NOW)
     at = NOW + timedelta(seconds=65)
     schedule, version = stack.store.get_schedule_versioned("s1")
     plan = planner.plan_claim(schedule, at)
-    stack.store.update_schedule("s1", spec(name="edited"), at)
+    stack.update_schedule("s1", spec(name="edited"), at)
     with pytest.raises(ClaimConflict):
         stack.store.apply_claim(schedule, version, plan, at, redelivery_seconds=120)
     assert stack.store.list_runs("s1") == ([], None)
 
 
 def test_apply_claim_drops_a_slot_already_recorded_and_retries(stack):
-    stack.store.create_schedule(spec(misfire_policy="catch_up_all", overlap_policy="allow"), NOW)
+    stack.create_schedule(spec(misfire_policy="catch_up_all", overlap_policy="allow"), NOW)
     at = NOW + timedelta(seconds=185)
     schedule, version = stack.store.get_schedule_versioned("s1")
     plan = planner.plan_claim(schedule, at)
@@ -304,7 +304,7 @@ def test_apply_claim_drops_a_slot_already_recorded_and_retries(stack):
 
 
 def test_apply_claim_records_skipped_and_missed_as_terminal(stack):
-    stack.store.create_schedule(
+    stack.create_schedule(
         spec(overlap_policy="skip", misfire_policy={"type": "skip", "grace_seconds": 30}), NOW
     )
     at = NOW + timedelta(seconds=200)  # slots 60 and 120 are late (missed), 180 is within grace
@@ -322,7 +322,7 @@ def test_apply_claim_records_skipped_and_missed_as_terminal(stack):
 
 
 def test_apply_claim_disables_a_finished_once_schedule(stack):
-    stack.store.create_schedule(spec(trigger={"type": "once", "at": "2026-03-02T12:30:00Z"}), NOW)
+    stack.create_schedule(spec(trigger={"type": "once", "at": "2026-03-02T12:30:00Z"}), NOW)
     at = NOW + timedelta(minutes=31)
     schedule, version = stack.store.get_schedule_versioned("s1")
     plan = planner.plan_claim(schedule, at)
@@ -336,7 +336,7 @@ def test_apply_claim_disables_a_finished_once_schedule(stack):
 
 
 def test_apply_claim_of_a_plan_that_changes_nothing_writes_nothing(stack):
-    stack.store.create_schedule(spec(), NOW)
+    stack.create_schedule(spec(), NOW)
     schedule, version = stack.store.get_schedule_versioned("s1")
     plan = planner.plan_claim(schedule, NOW)  # not due yet
     assert stack.store.apply_claim(schedule, version, plan, NOW, redelivery_seconds=120) == []

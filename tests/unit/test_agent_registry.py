@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agentcron.agent import EchoProvider, ProviderError, provider_for, register_provider
-from agentcron.agent import registry
+from agentcron.agent import EchoProvider, ProviderError, Providers
+from agentcron.config import Settings
+
+provider_for = Providers(Settings()).resolve
 
 
 @pytest.mark.parametrize(
@@ -34,17 +36,17 @@ def test_malformed_model_strings(model: str) -> None:
         provider_for(model)
 
 
-def test_registered_providers_resolve(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "_FACTORIES", dict(registry._FACTORIES))
-
+def test_extra_providers_resolve_for_their_deployment_only() -> None:
     class Fake:
         name = "fake"
 
-    register_provider("fake", Fake)
-    provider, model_id = provider_for("fake:m-1")
+    providers = Providers(Settings(), extra={"fake": Fake})
+    provider, model_id = providers.resolve("fake:m-1")
     assert isinstance(provider, Fake)
     assert model_id == "m-1"
-    assert "fake" in registry.known_providers()
+    assert "fake" in providers.names()
+    with pytest.raises(ProviderError, match="unknown model provider 'fake'"):
+        provider_for("fake:m-1")  # nothing global was changed
 
 
 @pytest.mark.parametrize("model", ["bedrock", "openai", " bedrock "])
@@ -58,7 +60,7 @@ def test_bedrock_models_get_a_client_with_the_configured_timeout_and_no_sdk_retr
 ) -> None:
     from agentcron.agent.bedrock import BedrockProvider
 
-    monkeypatch.setenv("MODEL_TIMEOUT_SECONDS", "45")
+    provider_for = Providers(Settings(model_timeout_seconds=45)).resolve
     provider, model_id = provider_for("bedrock:amazon.nova-lite-v1:0")
     assert isinstance(provider, BedrockProvider)
     assert model_id == "amazon.nova-lite-v1:0"
@@ -70,12 +72,11 @@ def test_bedrock_models_get_a_client_with_the_configured_timeout_and_no_sdk_retr
     assert again.client is provider.client  # reused across runs of a warm container
 
 
-def test_openai_models_read_the_endpoint_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_openai_models_read_the_endpoint_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     from agentcron.agent.openai import OpenAIProvider
 
-    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")
-    monkeypatch.setenv("MODEL_TIMEOUT_SECONDS", "7")
-    provider, model_id = provider_for("openai:gpt-4.1-mini")
+    settings = Settings.from_env({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1/", "MODEL_TIMEOUT_SECONDS": "7"})
+    provider, model_id = Providers(settings).resolve("openai:gpt-4.1-mini")
     assert isinstance(provider, OpenAIProvider)
     assert (provider.url, provider.timeout_seconds, model_id) == (
         "http://127.0.0.1:9/v1/chat/completions",

@@ -10,8 +10,9 @@ import pytest
 from openapi_spec_validator import validate
 from pydantic import ValidationError
 
-from agentcron.api import Services, create_app
+from agentcron.api import create_app
 from agentcron.api.openapi import BOUNDS, document, timezones
+from agentcron.application import Services
 from agentcron.config import Settings
 from agentcron.models import (
     CatchUpWindowPolicy,

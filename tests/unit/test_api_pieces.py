@@ -7,14 +7,25 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from pydantic import ValidationError
 
+from agentcron.api import errors
 from agentcron.api.app import MAX_BODY_BYTES, screen_body
 from agentcron.api.errors import ApiError, bad_request, problems_of
 from agentcron.api.idempotency import derived_schedule_id, read_key
-from agentcron.api.patch import merge_patch
 from agentcron.api.routes.common import check_cursor, etag, if_match
-from agentcron.exceptions import VersionConflict
+from agentcron.application.patch import merge_patch
+from agentcron.exceptions import (
+    InvalidInput,
+    OverlapBlocked,
+    RunNotFound,
+    RunTerminal,
+    ScheduleExists,
+    ScheduleNotFound,
+    SessionNotFound,
+    VersionConflict,
+)
 from agentcron.models import ScheduleSpec, field_errors
 from agentcron.store.codec import encode_cursor
 
@@ -81,18 +92,18 @@ def test_patch_never_takes_identity_or_server_fields_from_the_body() -> None:
     [('"7"', 7), ("7", 7), ('W/"7"', 7), (' "12" ', 12), ("*", None), ("", None)],
 )
 def test_if_match_reads_the_version(header: str, expected: int | None) -> None:
-    assert if_match({"If-Match": header}) == expected
+    assert if_match(header) == expected
 
 
 def test_if_match_absent_is_unconditional_and_garbage_never_matches() -> None:
-    assert if_match({}) is None
+    assert if_match(None) is None
     for garbage in ('"abc"', '"-1"', '"1.5"', '"99999999999999999999999"', '"٣"'):
         with pytest.raises(VersionConflict):
-            if_match({"If-Match": garbage})
+            if_match(garbage)
 
 
 def test_etag_is_the_quoted_version() -> None:
-    assert etag(7) == '"7"' and if_match({"If-Match": etag(7)}) == 7
+    assert etag(7) == '"7"' and if_match(etag(7)) == 7
 
 
 # --------------------------------------------------------------------------- cursors
@@ -201,6 +212,90 @@ def test_request_validation_errors_name_the_field_without_the_location() -> None
     ]
 
 
+def _answer_to(exc: Exception) -> tuple[int, dict]:
+    """What the API answers when ``exc`` comes up from below a route (a use case, a check)."""
+    app = APIGatewayHttpResolver(enable_validation=True)
+    errors.install(app)
+
+    @app.get("/raise")
+    def raising() -> None:
+        raise exc
+
+    event = {
+        "version": "2.0",
+        "rawPath": "/raise",
+        "headers": {},
+        "requestContext": {"http": {"method": "GET", "path": "/raise"}, "stage": "$default"},
+        "isBase64Encoded": False,
+    }
+    response = app.resolve(event, None)
+    return response["statusCode"], json.loads(response["body"])
+
+
+def _error(message: str, type: str, field: str | None = None, **ids: str) -> dict:
+    return {"error": {"message": message, "field": field, "type": type}, **ids}
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "body"),
+    [
+        (ScheduleNotFound("news"), 404, _error("Schedule not found", "not_found", schedule_id="news")),
+        (
+            RunNotFound("news", "r1"),
+            404,
+            _error("Run not found", "not_found", schedule_id="news", run_id="r1"),
+        ),
+        (SessionNotFound("s1"), 404, _error("Session not found", "not_found", session_id="s1")),
+        (
+            ScheduleExists("news"),
+            409,
+            _error("Schedule already exists", "conflict", "id", schedule_id="news"),
+        ),
+        (
+            VersionConflict("news is at 3, not 2"),
+            409,
+            _error("Schedule was changed by another request; read it again and retry", "version_conflict"),
+        ),
+        (
+            RunTerminal("news", "r1", "success"),
+            409,
+            _error("Run is already success", "run_terminal", schedule_id="news", run_id="r1"),
+        ),
+        (
+            OverlapBlocked("news"),
+            409,
+            _error(
+                "Schedule has a run queued or running (overlap_policy skip)",
+                "overlap_skipped",
+                schedule_id="news",
+            ),
+        ),
+        (
+            InvalidInput("end_at must not be in the future", field="end_at"),
+            400,
+            _error("end_at must not be in the future", "validation_error", "end_at"),
+        ),
+        (
+            InvalidInput("trigger has no fire time after its start"),  # no field: read from the message
+            400,
+            _error("trigger has no fire time after its start", "validation_error", "trigger"),
+        ),
+        (RuntimeError("a bug"), 500, _error("Internal error", "internal_error")),
+    ],
+)
+def test_domain_errors_become_http_answers_in_one_place(exc: Exception, status: int, body: dict) -> None:
+    assert _answer_to(exc) == (status, body)
+
+
+def test_a_model_validation_error_is_a_400_listing_every_field() -> None:
+    with pytest.raises(ValidationError) as caught:
+        ScheduleSpec.model_validate({"name": " ", "trigger": {"type": "daily", "hour": 25, "minute": 0}})
+    status, body = _answer_to(caught.value)
+    assert status == 400 and body["error"]["type"] == "validation_error"
+    assert {problem["field"] for problem in body["errors"]} == {"name", "trigger.hour"}
+    assert body["error"]["field"] == body["errors"][0]["field"]
+
+
 def test_bad_request_takes_the_field_from_the_message() -> None:
     error = bad_request("trigger.at must be in the future")
     assert (error.status, error.field, error.type) == (400, "trigger.at", "validation_error")
@@ -212,11 +307,11 @@ def test_bad_request_takes_the_field_from_the_message() -> None:
 
 
 def test_idempotency_keys_are_read_and_checked() -> None:
-    assert read_key({}) is None
-    assert read_key({"Idempotency-Key": " abc-123 "}) == "abc-123"
+    assert read_key(None) is None
+    assert read_key(" abc-123 ") == "abc-123"
     for bad in ("", "   ", "x" * 256, "clé", "tab\there"):
         with pytest.raises(ApiError) as caught:
-            read_key({"Idempotency-Key": bad})
+            read_key(bad)
         assert caught.value.field == "Idempotency-Key"
 
 

@@ -79,7 +79,7 @@ def test_a_tool_use_round_trip_through_the_loop(bedrock) -> None:
     # GIVEN a model that asks for the clock, then answers with what the tool said
     client, stubber = bedrock
     now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-    tools = build_tools(["current_time"], ToolContext(schedule_id="s", run_id="r", now=lambda: now))
+    tools = build_tools(["current_time"], ToolContext(schedule_id="s", run_id="r", clock=lambda: now))
     (spec,) = tools.specs()
     tool_config = {
         "tools": [
@@ -119,7 +119,7 @@ def test_a_tool_use_round_trip_through_the_loop(bedrock) -> None:
         ],
     }
     stubber.add_response("converse", _reply({"text": "It is 10:00 in Paris."}, tokens=(30, 8)), second)
-    session = Session(messages=_messages("What time is it in Paris?"))
+    session = Session(id="s", messages=_messages("What time is it in Paris?"), created_at=now, updated_at=now)
     # WHEN the loop runs
     result = run_agent(
         session,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import json
 import threading
 from collections.abc import Iterator
@@ -12,9 +14,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from agentcron.agent import ModelRequest, ProviderError, ToolSpec, provider_for, run_agent
+from agentcron.agent import ModelRequest, ProviderError, Providers, ToolSpec, run_agent
 from agentcron.agent.base import UNPARSED_ARGUMENTS
 from agentcron.agent.openai import OpenAIConfig, OpenAIProvider, chat_body
+from agentcron.config import Settings
+
+_NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 from agentcron.agent.retry import Backoff
 from agentcron.agent.tools import ToolContext, build_tools
 from agentcron.models import Message, ReasoningEffort, RunLimits, Session, ToolCall
@@ -146,7 +151,7 @@ def test_tool_calls_round_trip_through_the_loop(server: ChatServer) -> None:
         (200, completion("It is nine.", usage=(30, 4))),
     ]
     tools = build_tools(["current_time"], ToolContext(schedule_id="s", run_id="r"))
-    session = Session(messages=_request().messages)
+    session = Session(id="s", messages=_request().messages, created_at=_NOW, updated_at=_NOW)
     result = run_agent(
         session,
         _provider(server),
@@ -296,7 +301,7 @@ def test_locally_the_sdk_environment_variables_configure_the_provider(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
     monkeypatch.delenv("OPENAI_API_KEY_PARAMETER", raising=False)
     server.script = [(200, completion("via env"))]
-    provider, model_id = provider_for("openai:gpt-test")
+    provider, model_id = Providers(Settings.from_env()).resolve("openai:gpt-test")
     assert model_id == "gpt-test"
     assert provider.complete(_request()).message.content == "via env"
     assert server.requests[0]["headers"]["Authorization"] == "Bearer sk-from-env"
@@ -322,6 +327,7 @@ def test_on_aws_the_key_comes_from_an_ssm_secure_string(aws_env, monkeypatch: py
 def test_the_default_endpoint_is_openai(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY_PARAMETER", " /p ")
-    assert OpenAIConfig.from_env() == OpenAIConfig(
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert OpenAIConfig.from_settings(Settings.from_env()) == OpenAIConfig(
         base_url="https://api.openai.com/v1", api_key_parameter="/p"
     )

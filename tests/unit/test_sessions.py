@@ -10,7 +10,8 @@ from moto import mock_aws
 
 from agentcron.config import Settings
 from agentcron.models import Message, ReasoningEffort, Run, RunTrigger, Schedule, Session, TokenUsage
-from agentcron.sessions import SessionStore, build_session, resolve_run_config, session_id_for
+from agentcron.application.sessions import build_session, resolve_run_config, session_id_for
+from agentcron.sessions import SessionStore
 
 NOW = datetime(2026, 3, 1, 9, 0, 5, tzinfo=UTC)
 SLOT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

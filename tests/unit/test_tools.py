@@ -15,7 +15,7 @@ NOW = datetime(2026, 7, 14, 22, 30, tzinfo=UTC)
 
 
 def _context() -> ToolContext:
-    return ToolContext(schedule_id="s", run_id="r", now=lambda: NOW)
+    return ToolContext(schedule_id="s", run_id="r", clock=lambda: NOW)
 
 
 @pytest.mark.parametrize(

@@ -1,21 +1,14 @@
 """Deployment settings, read once from the environment the template (or the local stack) sets.
 
-Every name here is an environment variable of the Lambda functions in template.yaml; the local stack sets
-the same names. Numbers have the defaults the template's parameters have.
+Every field is an environment variable of the Lambda functions in template.yaml (its name upper-cased);
+the local stack sets the same names. Each default is written once, here, and equals the template
+parameter's default.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "")
-    try:
-        return int(raw) if raw.strip() else default
-    except ValueError:
-        raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from None
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -36,26 +29,26 @@ class Settings:
     model_timeout_seconds: int = 120  # one model call attempt (Bedrock read timeout, OpenAI-compatible request)
     continue_margin_seconds: int = 180  # below this much invocation time left, a run continues in a new one
     event_bus_name: str = "default"  # EventBridge bus of the Run Finished events
-    extra: dict[str, str] = field(default_factory=dict)
+    openai_base_url: str = "https://api.openai.com/v1"  # the OpenAI-compatible endpoint
+    openai_api_key_parameter: str = ""  # SSM SecureString holding its API key (deployed stacks)
+    openai_api_key: str = ""  # the key itself: local use only, never set by the template
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
-        return cls(
-            schedules_table=env.get("SCHEDULES_TABLE", ""),
-            runs_table=env.get("RUNS_TABLE", ""),
-            run_queue_url=env.get("RUN_QUEUE_URL", ""),
-            sessions_bucket=env.get("SESSIONS_BUCKET", ""),
-            idempotency_table=env.get("IDEMPOTENCY_TABLE", ""),
-            due_shards=_int("DUE_SHARDS", 8),
-            sweep_seconds=_int("SWEEP_SECONDS", 5),
-            run_history_days=_int("RUN_HISTORY_DAYS", 30),
-            lease_seconds=_int("LEASE_SECONDS", 960),
-            redelivery_seconds=_int("REDELIVERY_SECONDS", 120),
-            default_model=env.get("DEFAULT_MODEL", "echo"),
-            default_system_prompt=env.get("DEFAULT_SYSTEM_PROMPT", cls.default_system_prompt),
-            default_workspace_path=env.get("DEFAULT_WORKSPACE_PATH", ""),
-            model_timeout_seconds=_int("MODEL_TIMEOUT_SECONDS", 120),
-            continue_margin_seconds=_int("CONTINUE_MARGIN_SECONDS", 180),
-            event_bus_name=env.get("EVENT_BUS_NAME", "") or "default",
-        )
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Settings from ``env`` (default: ``os.environ``); unset or blank variables keep the default."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            raw = env.get(field.name.upper(), "").strip()
+            if not raw:
+                continue
+            if field.type == "int":
+                try:
+                    values[field.name] = int(raw)
+                except ValueError:
+                    raise ValueError(
+                        f"environment variable {field.name.upper()} must be an integer, got {raw!r}"
+                    ) from None
+            else:
+                values[field.name] = raw
+        return cls(**values)  # type: ignore[arg-type]

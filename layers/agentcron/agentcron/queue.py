@@ -1,4 +1,4 @@
-"""The run queue (SQS FIFO): sending run messages in batches and parsing what arrives.
+"""The run queue adapter (SQS FIFO): sending run messages in batches and parsing what arrives.
 
 Ordering and de-duplication: the message group is the schedule id, so one schedule's runs start in order;
 a schedule whose overlap policy is ``allow`` uses the run id as group so its runs can run in parallel. The
@@ -13,22 +13,15 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from agentcron.exceptions import AgentcronError, MalformedMessage
+from botocore.exceptions import BotoCoreError, ClientError
+
+from agentcron.exceptions import MalformedMessage, QueueSendFailed
 from agentcron.models import OverlapPolicy, QueueMessage, Run, RunMessage, Schedule
 
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
 
 _MESSAGE = TypeAdapter(QueueMessage)
 _TYPES = ("run", "run_now", "continue")
-
-
-class QueueSendFailed(AgentcronError):
-    """SQS refused some messages; their runs stay ``queued`` and the sweep's outbox re-sends them later."""
-
-    def __init__(self, failed: dict[str, str]) -> None:
-        detail = ", ".join(f"{run_id}: {reason}" for run_id, reason in failed.items())
-        super().__init__(f"{len(failed)} message(s) not sent: {detail}")
-        self.failed = failed
 
 
 def parse_message(body: str) -> QueueMessage:
@@ -76,8 +69,8 @@ class RunQueue:
     def send_runs(self, schedule: Schedule, runs: list[Run]) -> None:
         """One ``RunMessage`` per run, batches of 10, de-duplication id = run id.
 
-        Every batch is attempted; ``QueueSendFailed`` names the runs SQS refused (the others were sent).
-        An exception from the client itself (network, throttling) propagates after the earlier batches.
+        Every batch is attempted; ``QueueSendFailed`` names the runs SQS refused or that a failed call
+        (network, throttling) left unsent; the others were sent.
         """
         failed: dict[str, str] = {}
         for start in range(0, len(runs), SQS_BATCH):
@@ -93,7 +86,11 @@ class RunQueue:
                 }
                 for i, run in enumerate(batch)
             ]
-            response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            try:
+                response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            except (BotoCoreError, ClientError) as exc:
+                failed.update({run.run_id: repr(exc) for run in batch})
+                continue
             for failure in response.get("Failed") or []:
                 run = batch[int(failure["Id"])]
                 failed[run.run_id] = failure.get("Message") or failure.get("Code") or "unknown error"
@@ -101,10 +98,13 @@ class RunQueue:
             raise QueueSendFailed(failed)
 
     def send(self, message: QueueMessage, *, group_id: str, dedup_id: str) -> None:
-        """One message; the caller chooses the group and de-duplication ids."""
-        self.client.send_message(
-            QueueUrl=self.queue_url,
-            MessageBody=message.model_dump_json(),
-            MessageGroupId=group_id,
-            MessageDeduplicationId=dedup_id,
-        )
+        """One message; the caller chooses the group and de-duplication ids. ``QueueSendFailed`` on error."""
+        try:
+            self.client.send_message(
+                QueueUrl=self.queue_url,
+                MessageBody=message.model_dump_json(),
+                MessageGroupId=group_id,
+                MessageDeduplicationId=dedup_id,
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueSendFailed({dedup_id: repr(exc)}) from exc

@@ -1,38 +1,23 @@
-"""Sessions of scheduled runs: what a run is configured to do, the session it starts, and where it lives.
+"""The transcripts adapter: a run's session is stored in S3 as JSON (``sessions/{session_id}.json``).
 
-A run's session is stored in S3 as JSON (``sessions/{session_id}.json``), not in DynamoDB: transcripts grow
-past the 400 KB item limit. The run record only carries the session id (``Store.bind_session``).
-
-Resolution order, field by field: the run's own override (``Run.task_message``, set by run-now) over the
-schedule's ``run_config`` over the deployment defaults in :class:`~agentcron.config.Settings`.
+Not in DynamoDB: transcripts grow past the 400 KB item limit. The run record only carries the session id
+(``Store.bind_session``). What a session starts with is the application's business
+(:mod:`agentcron.application.sessions`).
 """
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from agentcron.models import Message, ReasoningEffort, Run, Schedule, Session, to_utc
+from agentcron.models import Session
 
 if TYPE_CHECKING:
-    from agentcron.config import Settings
+    pass
 
 SESSION_PREFIX = "sessions/"
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
-
-
-def iso(at: datetime) -> str:
-    """ISO-8601 UTC with a ``Z`` suffix, the form session titles and metadata use."""
-    return to_utc(at).isoformat().replace("+00:00", "Z")
-
-
-def session_id_for(schedule_id: str, run_id: str) -> str:
-    """A run's session id: stable, so a redelivered message rewrites one session instead of orphaning one."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"agentcron:session:{schedule_id}/{run_id}"))
 
 
 class SessionStore:
@@ -64,92 +49,3 @@ class SessionStore:
                 return None
             raise
         return Session.model_validate_json(response["Body"].read())
-
-
-@dataclass(frozen=True)
-class ResolvedRunConfig:
-    """What one run actually uses once the defaults are applied. An empty ``model`` means: skip the run."""
-
-    model: str
-    reasoning_effort: ReasoningEffort | None
-    system_prompt: str
-    workspace_path: str | None
-    task_message: str | None
-
-
-def _text(value: str | None) -> str | None:
-    value = (value or "").strip()
-    return value or None
-
-
-def resolve_run_config(schedule: Schedule, run: Run, settings: Settings) -> ResolvedRunConfig:
-    """Apply run override > ``schedule.run_config`` > deployment defaults; blank strings count as unset.
-
-    ``enhance_prompt`` is appended to the system prompt (after a blank line), so a schedule can add
-    instructions without restating the deployment's default prompt.
-    """
-    config = schedule.run_config
-    system_prompt = _text(config.system_prompt) or settings.default_system_prompt.strip()
-    enhance = _text(config.enhance_prompt)
-    if enhance:
-        system_prompt = f"{system_prompt}\n\n{enhance}" if system_prompt else enhance
-    return ResolvedRunConfig(
-        model=_text(config.model) or settings.default_model.strip(),
-        reasoning_effort=config.reasoning_effort,
-        system_prompt=system_prompt,
-        workspace_path=_text(config.workspace_path) or _text(settings.default_workspace_path),
-        task_message=_text(run.task_message) or _text(config.task_message),
-    )
-
-
-PREVIOUS_RESULT_HEADER = "The final answer of this schedule's previous successful run"
-
-
-def previous_result_message(previous: Run, now: datetime) -> Message:
-    """The context message ``include_last_result`` adds: the previous successful run's answer, labelled."""
-    header = f"{PREVIOUS_RESULT_HEADER} (scheduled for {iso(previous.scheduled_for)}, run {previous.run_id}):"
-    return Message(role="system", content=f"{header}\n\n{previous.final_answer}", created_at=now)
-
-
-def build_session(
-    schedule: Schedule, run: Run, resolved: ResolvedRunConfig, now: datetime, *, previous: Run | None = None
-) -> Session:
-    """The session a run starts from: a system message, then the task as the user message (when there is one).
-
-    ``previous`` (``run_config.include_last_result``: the schedule's last successful run) with a final answer
-    adds a second system message before the task carrying that answer, so a daily agent builds on
-    yesterday's result; ``metadata.previous_run_id`` names the run it came from.
-
-    The metadata ties the session back to its schedule and run (only keys with a value are set), so sessions
-    can be listed per schedule without reading the runs table.
-    """
-    system = resolved.system_prompt
-    if resolved.workspace_path:
-        workspace = f"Workspace path: {resolved.workspace_path}"
-        system = f"{system}\n\n{workspace}" if system else workspace
-    messages = [Message(role="system", content=system, created_at=now)]
-    if previous is not None and previous.final_answer:
-        messages.append(previous_result_message(previous, now))
-    else:
-        previous = None
-    if resolved.task_message:
-        messages.append(Message(role="user", content=resolved.task_message, created_at=now))
-    metadata = {
-        "created_by_schedule_id": schedule.id,
-        "schedule_run_id": run.run_id,
-        "schedule_name": schedule.name,
-        "scheduled_for": iso(run.scheduled_for),
-        "model": resolved.model,
-        "reasoning_effort": resolved.reasoning_effort.value if resolved.reasoning_effort else "",
-        "workspace_path": resolved.workspace_path or "",
-        "previous_run_id": previous.run_id if previous is not None else "",
-    }
-    return Session(
-        id=session_id_for(schedule.id, run.run_id),
-        title=f"{schedule.name} - {iso(run.scheduled_for)}",
-        model=resolved.model,
-        messages=messages,
-        metadata={key: value for key, value in metadata.items() if value},
-        created_at=now,
-        updated_at=now,
-    )

@@ -78,7 +78,7 @@ def record_run_finished(run: Run, record: Recorder) -> None:
 def run_finished_hook(
     record: Recorder, publish: Callable[[Run], bool] | None = None
 ) -> Callable[[Run], None]:
-    """The ``Store.on_run_finished`` listener of a handler: the run's metrics, then its event.
+    """The ``Services.on_run_finished`` listener of a handler: the run's metrics, then its event.
 
     ``publish`` (``RunFinishedPublisher.publish``) returns False for an event that did not go through,
     counted as ``RunFinishedEventsFailed``. Safe to call from the claim's shard threads (one lock).
@@ -93,3 +93,23 @@ def run_finished_hook(
                 record(EVENTS_FAILED, COUNT, 1)
 
     return hook
+
+
+# SweepReport field -> metric. Runs the reaper finishes (timed_out, cancelled) are counted by the
+# run-finished listener like every other terminal run, not here.
+SWEEP_METRICS = {
+    "schedules_due": "SchedulesDue",
+    "runs_queued": RUNS_CLAIMED,
+    "runs_skipped": RUNS_SKIPPED,
+    "runs_missed": RUNS_MISSED,
+    "conflicts": "ClaimConflicts",
+    "resent": "RunsResent",
+    "retried": "RunsRetried",
+    "errors": "SweepErrors",
+}
+
+
+def record_sweep(report: object, record: Recorder) -> None:
+    """A claim invocation's totals (a ``SweepReport``) as metrics."""
+    for field, name in SWEEP_METRICS.items():
+        record(name, COUNT, getattr(report, field))

@@ -19,7 +19,8 @@ from agentcron.local.handlers import load_handler
 from agentcron.local.loops import ClaimLoop, ExecutorLoop, RunWatcher, load_examples
 from agentcron.local.resources import RUN_QUEUE, default_template_path
 from agentcron.local.stack import REGION, start_local_stack
-from agentcron.models import ScheduleSpec, utcnow
+from agentcron.clock import utcnow
+from agentcron.models import ScheduleSpec
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -44,24 +45,24 @@ def _emit(line: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    from agentcron import triggers
-    from agentcron.planner import effective_trigger
+    from agentcron.application import Services
+    from agentcron.application.schedules import create_schedule
+    from agentcron.planner import timing_of
 
     stack = start_local_stack(port=args.moto_port, sweep_seconds=args.sweep_seconds)
     _emit(f"moto server on {stack.endpoint_url}; resources created from template.yaml")
     from agentcron.store import Store
 
     store = Store.from_settings(stack.settings, client=stack.client("dynamodb"))
+    services = Services.from_settings(
+        stack.settings, dynamodb=stack.client("dynamodb"), sqs=stack.client("sqs"), s3=stack.client("s3")
+    )
     schedule_ids: list[str] = []
     now = utcnow()
     for raw in load_examples(args.examples):
-        spec = ScheduleSpec.model_validate(raw | {"created_at": now, "updated_at": now})
-        schedule = store.create_schedule(spec, now)
+        schedule = create_schedule(services, ScheduleSpec.model_validate(raw)).schedule
         schedule_ids.append(schedule.id)
-        times = triggers.upcoming(
-            effective_trigger(schedule), now, args.upcoming, timezone=schedule.timezone,
-            start_at=schedule.start_at, end_at=schedule.end_at, dst_policy=schedule.dst_policy,
-        )
+        times = timing_of(schedule, expiring=False).upcoming(now, args.upcoming)
         shown = ", ".join(t.strftime("%Y-%m-%d %H:%M:%SZ") for t in times) or "none"
         _emit(f"schedule {schedule.id:<16} {schedule.trigger.type:<8} next: {shown}")
 

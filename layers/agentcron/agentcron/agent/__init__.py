@@ -3,8 +3,9 @@
 - providers: ``echo`` (offline), ``bedrock`` (:mod:`.bedrock`), ``openai`` (:mod:`.openai`), resolved from
   ``provider:model-id`` strings by :mod:`.registry`, with retries and backoff from :mod:`.retry`;
 - tools: :mod:`.tools` (``current_time``, ``http_fetch``, ``scheduler``), selected by ``run_config.tools``;
-- the loop: :mod:`.loop` (rounds, limits, cancellation, checkpoints, hand-off and resume);
-- one run's execution against the store, the session store and the queue: :mod:`.runtime`.
+- the loop: :mod:`.loop` (rounds, limits, cancellation, checkpoints, hand-off and resume).
+
+One run's execution (session, agent, outcome) is the application's: :mod:`agentcron.application.execute`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from agentcron.agent.base import ModelRequest, ModelResponse, Provider, ProviderError, ToolRunner, ToolSpec
 from agentcron.agent.echo import EchoProvider
 from agentcron.agent.loop import AgentResult, run_agent
-from agentcron.agent.registry import provider_for, register_provider
+from agentcron.agent.registry import Providers
 
 __all__ = [
     "AgentResult",
@@ -23,7 +24,6 @@ __all__ = [
     "ProviderError",
     "ToolRunner",
     "ToolSpec",
-    "provider_for",
-    "register_provider",
+    "Providers",
     "run_agent",
 ]

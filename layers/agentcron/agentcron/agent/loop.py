@@ -32,7 +32,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from agentcron.agent.base import ModelRequest, ProviderError
-from agentcron.models import Message, TokenUsage, utcnow
+from agentcron.clock import utcnow
+from agentcron.models import Message, TokenUsage
 
 if TYPE_CHECKING:
     from agentcron.agent.base import Provider, ToolRunner

@@ -1,6 +1,6 @@
 """The ``openai:<model>`` provider: any OpenAI-compatible Chat Completions endpoint, over stdlib HTTP.
 
-Configuration (:meth:`OpenAIConfig.from_env`):
+Configuration (:meth:`OpenAIConfig.from_settings`):
 
 - ``OPENAI_BASE_URL``: the endpoint's base URL (``/chat/completions`` is appended); default
   ``https://api.openai.com/v1``. The template sets it from the ``OpenAIBaseUrl`` parameter.
@@ -24,13 +24,12 @@ the Chat Completions JSON fails with a message saying so. ``timeout_seconds`` bo
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentcron.agent.base import (
     STOP_END_TURN,
@@ -43,6 +42,9 @@ from agentcron.agent.base import (
 )
 from agentcron.agent.retry import Backoff, RetryableProviderError, call_with_retries
 from agentcron.models import Message, ReasoningEffort, TokenUsage, ToolCall
+
+if TYPE_CHECKING:
+    from agentcron.config import Settings
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 KEY_CACHE_SECONDS = 300
@@ -61,20 +63,21 @@ _READ_CHUNK = 64 * 1024
 @dataclass(frozen=True)
 class OpenAIConfig:
     base_url: str = DEFAULT_BASE_URL
-    api_key_parameter: str = ""  # SSM SecureString name; empty: OPENAI_API_KEY from the environment
+    api_key_parameter: str = ""  # SSM SecureString name; empty: ``plain_api_key``
+    plain_api_key: str = ""  # local use only (OPENAI_API_KEY); deployed stacks use the SSM parameter
 
     @classmethod
-    def from_env(cls) -> OpenAIConfig:
-        env = os.environ
+    def from_settings(cls, settings: Settings) -> OpenAIConfig:
         return cls(
-            base_url=env.get("OPENAI_BASE_URL", "").strip() or DEFAULT_BASE_URL,
-            api_key_parameter=env.get("OPENAI_API_KEY_PARAMETER", "").strip(),
+            base_url=settings.openai_base_url.strip() or DEFAULT_BASE_URL,
+            api_key_parameter=settings.openai_api_key_parameter.strip(),
+            plain_api_key=settings.openai_api_key.strip(),
         )
 
     def api_key(self) -> str | None:
         """The API key (see the module docstring); ProviderError when the SSM parameter cannot be read."""
         if not self.api_key_parameter:
-            return os.environ.get("OPENAI_API_KEY", "").strip() or None
+            return self.plain_api_key or None
         from aws_lambda_powertools.utilities import parameters
 
         try:

@@ -2,11 +2,12 @@
 
 Only the first ``:`` separates the provider, so model ids that contain colons survive
 (``"bedrock:amazon.nova-lite-v1:0"`` -> provider ``bedrock``, model id ``amazon.nova-lite-v1:0``).
-Providers register a factory under their name; a factory may cache clients across warm invocations.
+:class:`Providers` maps names to factories for one deployment's settings; a factory may cache clients across
+warm invocations.
 
 Built in: ``echo`` (offline), ``bedrock`` (:mod:`agentcron.agent.bedrock`) and ``openai``
 (:mod:`agentcron.agent.openai`). The hosted ones are imported on first use (cheap cold starts) and take the
-per-call timeout from ``MODEL_TIMEOUT_SECONDS`` (:class:`agentcron.config.Settings`).
+per-call timeout and their endpoint from the injected :class:`agentcron.config.Settings`.
 """
 
 from __future__ import annotations
@@ -20,14 +21,10 @@ from agentcron.agent.echo import EchoProvider
 
 if TYPE_CHECKING:
     from agentcron.agent.base import Provider
-
-ProviderFactory = Callable[[], "Provider"]
-
-
-def _timeout_seconds() -> float:
     from agentcron.config import Settings
 
-    return float(Settings.from_env().model_timeout_seconds)
+ProviderFactory = Callable[[], "Provider"]
+_NEED_MODEL_ID = frozenset({"bedrock", "openai"})
 
 
 @functools.lru_cache(maxsize=4)
@@ -35,36 +32,6 @@ def _bedrock_client(timeout_seconds: float) -> Any:
     from agentcron.agent.bedrock import bedrock_client
 
     return bedrock_client(timeout_seconds)
-
-
-def bedrock_factory() -> Provider:
-    from agentcron.agent.bedrock import BedrockProvider
-
-    timeout = _timeout_seconds()
-    return BedrockProvider(_bedrock_client(timeout), timeout_seconds=timeout)
-
-
-def openai_factory() -> Provider:
-    from agentcron.agent.openai import OpenAIConfig, openai_provider
-
-    return openai_provider(OpenAIConfig.from_env(), timeout_seconds=_timeout_seconds())
-
-
-_NEED_MODEL_ID = frozenset({"bedrock", "openai"})
-_FACTORIES: dict[str, ProviderFactory] = {
-    "echo": EchoProvider,
-    "bedrock": bedrock_factory,
-    "openai": openai_factory,
-}
-
-
-def register_provider(name: str, factory: ProviderFactory) -> None:
-    """Make ``name:<model-id>`` resolve to ``factory()``; re-registering a name replaces it."""
-    _FACTORIES[name] = factory
-
-
-def known_providers() -> list[str]:
-    return sorted(_FACTORIES)
 
 
 def parse_model(model: str) -> tuple[str, str]:
@@ -77,15 +44,47 @@ def parse_model(model: str) -> tuple[str, str]:
     return provider, (model_id if sep else provider)
 
 
-def provider_for(model: str) -> tuple[Provider, str]:
-    """The provider of ``model`` and the model id to send it; ProviderError for an unknown provider."""
-    name, model_id = parse_model(model)
-    factory = _FACTORIES.get(name)
-    if factory is None:
-        raise ProviderError(
-            f"unknown model provider {name!r} in model {model.strip()!r}; "
-            f"known providers: {', '.join(known_providers())}"
-        )
-    if name in _NEED_MODEL_ID and model.strip() == name:
-        raise ProviderError(f"model {model.strip()!r} names no model: write '{name}:<model-id>'")
-    return factory(), model_id
+class Providers:
+    """The model providers of one deployment, configured from its :class:`~agentcron.config.Settings`.
+
+    ``extra`` adds or replaces providers by name (tests, other deployments); nothing is global.
+    """
+
+    def __init__(self, settings: Settings, extra: dict[str, ProviderFactory] | None = None) -> None:
+        self.settings = settings
+        self._factories: dict[str, ProviderFactory] = {
+            "echo": EchoProvider,
+            "bedrock": self._bedrock,
+            "openai": self._openai,
+            **(extra or {}),
+        }
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)
+
+    def resolve(self, model: str) -> tuple[Provider, str]:
+        """The provider of ``model`` and the model id to send it; ProviderError for an unknown provider."""
+        name, model_id = parse_model(model)
+        factory = self._factories.get(name)
+        if factory is None:
+            raise ProviderError(
+                f"unknown model provider {name!r} in model {model.strip()!r}; "
+                f"known providers: {', '.join(self.names())}"
+            )
+        if name in _NEED_MODEL_ID and model.strip() == name:
+            raise ProviderError(f"model {model.strip()!r} names no model: write '{name}:<model-id>'")
+        return factory(), model_id
+
+    __call__ = resolve
+
+    def _bedrock(self) -> Provider:
+        from agentcron.agent.bedrock import BedrockProvider
+
+        timeout = float(self.settings.model_timeout_seconds)
+        return BedrockProvider(_bedrock_client(timeout), timeout_seconds=timeout)
+
+    def _openai(self) -> Provider:
+        from agentcron.agent.openai import OpenAIConfig, openai_provider
+
+        config = OpenAIConfig.from_settings(self.settings)
+        return openai_provider(config, timeout_seconds=float(self.settings.model_timeout_seconds))

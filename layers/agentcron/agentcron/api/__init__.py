@@ -1,9 +1,9 @@
 """The management HTTP API (API Gateway HTTP API, payload 2.0): schedules, runs, run-now, backfill, sessions.
 
-``ApiHandler(Services.from_settings(settings))`` is the Lambda handler; ``create_app`` the bare resolver.
+``ApiHandler(services, idempotency_store=...)`` (or ``ApiHandler.from_settings(settings)``) is the Lambda
+handler; ``create_app`` the bare resolver. The routes call the use cases of :mod:`agentcron.application`.
 """
 
 from agentcron.api.app import ApiHandler, create_app
-from agentcron.api.services import Services
 
-__all__ = ["ApiHandler", "Services", "create_app"]
+__all__ = ["ApiHandler", "create_app"]

@@ -1,6 +1,10 @@
 """The management API: a Powertools ``APIGatewayHttpResolver`` (payload 2.0) with request validation and a
 generated OpenAPI document at ``/openapi.json``.
 
+The routes live at module level, one Powertools router per resource (:mod:`agentcron.api.routes`), and
+reach the use cases (:mod:`agentcron.application`) through the services :func:`create_app` binds to the
+resolver (:mod:`agentcron.api.dependencies`). Errors become answers in one place (:mod:`agentcron.api.errors`).
+
 :class:`ApiHandler` is what the Lambda (``functions/api/app.py``) and the local adapter call: it screens the
 raw body (size, encoding, JSON) before the resolver sees it, so no malformed request can reach a code path
 that would answer 500, then resolves the route.
@@ -12,26 +16,35 @@ import base64
 import binascii
 import json
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from agentcron.api import errors, openapi
-from agentcron.api.idempotency import Idempotency
+from agentcron.api.dependencies import Bind
+from agentcron.api.idempotency import Idempotency, idempotency_store
 from agentcron.api.routes import runs, schedules, sessions
-from agentcron.api.services import Services
+from agentcron.application import Services
+from agentcron.clock import utcnow
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+
+    from agentcron.application.ports import Clock
+    from agentcron.config import Settings
 
 MAX_BODY_BYTES = 256 * 1024  # a spec must fit a DynamoDB item (400 KB) with its state
+ROUTERS = (schedules.router, runs.router, sessions.router)
 
 
 def create_app(services: Services, idempotency: Idempotency | None = None) -> APIGatewayHttpResolver:
-    """A resolver with every route, bound to ``services``. One per container: it is not thread-safe."""
+    """A resolver with every route, bound to ``services`` (and ``idempotency``: by default keys are not
+    recorded). One per container: it is not thread-safe."""
     app = APIGatewayHttpResolver(enable_validation=True)
-    idempotency = idempotency or Idempotency(services.idempotency)
     errors.install(app)
-    schedules.register(app, services, idempotency)
-    runs.register(app, services, idempotency)
-    sessions.register(app, services)
+    app.use(middlewares=[Bind(services, idempotency or Idempotency(None))])
+    for router in ROUTERS:
+        app.include_router(router)
     openapi.register(app)
     return app
 
@@ -100,12 +113,34 @@ def _has_lone_surrogate(value: Any) -> bool:
 
 
 class ApiHandler:
-    """``handler(event, context) -> response``: the API behind one Lambda container (or the local adapter)."""
+    """``handler(event, context) -> response``: the API behind one Lambda container (or the local adapter).
 
-    def __init__(self, services: Services) -> None:
+    ``services`` are what the use cases work with; ``idempotency_store`` is where Idempotency-Key records
+    live (None: keys are not recorded; see :func:`agentcron.api.idempotency.idempotency_store`).
+    """
+
+    def __init__(self, services: Services, *, idempotency_store: BasePersistenceLayer | None = None) -> None:
         self.services = services
-        self.idempotency = Idempotency(services.idempotency)
+        self.idempotency = Idempotency(idempotency_store)
         self.app = create_app(services, self.idempotency)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        dynamodb: Any = None,
+        sqs: Any = None,
+        s3: Any = None,
+        clock: Clock = utcnow,
+    ) -> ApiHandler:
+        """The API on the resources ``settings`` names (default boto3 clients for the ones not given)."""
+        if dynamodb is None:
+            import boto3
+
+            dynamodb = boto3.client("dynamodb")
+        services = Services.from_settings(settings, dynamodb=dynamodb, sqs=sqs, s3=s3, clock=clock)
+        return cls(services, idempotency_store=idempotency_store(settings, dynamodb))
 
     def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         rejected = screen_body(event)

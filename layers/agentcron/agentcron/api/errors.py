@@ -1,6 +1,8 @@
-"""Domain errors and bad input -> HTTP errors with one body shape: ``{"error": {message, field, type}, ...}``.
+"""Every error a request can meet -> an HTTP answer with one body shape: ``{"error": {message, field, type}, ...}``.
 
-400 names the offending field (the model's own messages, which start with the field path), 404 keeps the seed
+This is the one place where errors become statuses: the routes and the use cases below them raise domain
+errors (:mod:`agentcron.exceptions`) or pydantic's ``ValidationError``, and the handlers installed here answer
+them. 400 names the offending field (the model's own messages start with the field path), 404 keeps the seed
 system's ``schedule_id`` beside the message, 409 is a concurrent edit or a resource in the wrong state, 422 an
 Idempotency-Key reused for a different request. No bad input ever becomes a 500: the catch-all here only
 answers what is really the server's fault, and logs it.
@@ -25,7 +27,16 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from pydantic import ValidationError
 
-from agentcron.exceptions import RunNotFound, ScheduleExists, ScheduleNotFound, VersionConflict
+from agentcron.exceptions import (
+    InvalidInput,
+    OverlapBlocked,
+    RunNotFound,
+    RunTerminal,
+    ScheduleExists,
+    ScheduleNotFound,
+    SessionNotFound,
+    VersionConflict,
+)
 from agentcron.models import ScheduleSpec, field_errors
 
 logger = logging.getLogger(__name__)
@@ -36,7 +47,10 @@ _LOCATIONS = ("body", "query", "path", "header", "cookie")
 
 
 class ApiError(Exception):
-    """An answer other than success, raised anywhere below a route."""
+    """A refusal only HTTP knows of (a malformed header, a cursor this API never handed out).
+
+    What the domain refuses comes up as its own errors (:mod:`agentcron.exceptions`), answered below.
+    """
 
     def __init__(
         self, status: int, message: str, *, type: str, field: str | None = None, **ids: str | None
@@ -77,16 +91,6 @@ def bad_request(message: str, *, field: str | None = None) -> ApiError:
     return ApiError(HTTPStatus.BAD_REQUEST, message, type="validation_error", field=field)
 
 
-def schedule_not_found(schedule_id: str) -> ApiError:
-    return ApiError(HTTPStatus.NOT_FOUND, "Schedule not found", type="not_found", schedule_id=schedule_id)
-
-
-def run_not_found(schedule_id: str, run_id: str) -> ApiError:
-    return ApiError(
-        HTTPStatus.NOT_FOUND, "Run not found", type="not_found", schedule_id=schedule_id, run_id=run_id
-    )
-
-
 class _LineErrors:
     """Error dicts in the shape ``models.field_errors`` reads (it only calls ``.errors()``)."""
 
@@ -125,6 +129,8 @@ def validation_failed(problems: list[dict[str, str]]) -> Response:
 def install(app: APIGatewayHttpResolver) -> None:
     """Register the handlers that turn every raised error into the error body."""
 
+    # ------------------------------------------------------------------ bad input (400, 415)
+
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.message, type=exc.type, field=exc.field, **exc.ids)
@@ -137,6 +143,21 @@ def install(app: APIGatewayHttpResolver) -> None:
     def _model_invalid(exc: ValidationError) -> Response:
         return validation_failed([problem.model_dump() for problem in field_errors(exc)])
 
+    @app.exception_handler(InvalidInput)
+    def _invalid(exc: InvalidInput) -> Response:
+        error = bad_request(str(exc), field=exc.field)
+        return error_response(error.status, error.message, type=error.type, field=error.field)
+
+    @app.exception_handler(OverflowError)
+    def _out_of_range(exc: OverflowError) -> Response:
+        # Dates near year 1 or 9999 overflow in UTC conversion or in the next-fire search: the input's fault.
+        return error_response(
+            HTTPStatus.BAD_REQUEST,
+            "body: a date is out of the supported range (or has no fire time after it)",
+            type="validation_error",
+            field="body",
+        )
+
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported(exc: RequestUnsupportedContentType) -> Response:
         return error_response(
@@ -144,6 +165,8 @@ def install(app: APIGatewayHttpResolver) -> None:
             "Content-Type must be application/json",
             type="unsupported_media_type",
         )
+
+    # ------------------------------------------------------------------ missing (404)
 
     @app.exception_handler(ScheduleNotFound)
     def _schedule_missing(exc: ScheduleNotFound) -> Response:
@@ -161,6 +184,18 @@ def install(app: APIGatewayHttpResolver) -> None:
             run_id=exc.run_id,
         )
 
+    @app.exception_handler(SessionNotFound)
+    def _session_missing(exc: SessionNotFound) -> Response:
+        return error_response(
+            HTTPStatus.NOT_FOUND, "Session not found", type="not_found", session_id=exc.session_id
+        )
+
+    @app.not_found
+    def _no_route(exc: NotFoundError) -> Response:
+        return error_response(HTTPStatus.NOT_FOUND, "Not found", type="route_not_found")
+
+    # ------------------------------------------------------------------ wrong state (409, 422)
+
     @app.exception_handler(ScheduleExists)
     def _exists(exc: ScheduleExists) -> Response:
         return error_response(
@@ -177,6 +212,25 @@ def install(app: APIGatewayHttpResolver) -> None:
             HTTPStatus.CONFLICT,
             "Schedule was changed by another request; read it again and retry",
             type="version_conflict",
+        )
+
+    @app.exception_handler(RunTerminal)
+    def _terminal(exc: RunTerminal) -> Response:
+        return error_response(
+            HTTPStatus.CONFLICT,
+            f"Run is already {exc.status}",
+            type="run_terminal",
+            schedule_id=exc.schedule_id,
+            run_id=exc.run_id,
+        )
+
+    @app.exception_handler(OverlapBlocked)
+    def _overlap(exc: OverlapBlocked) -> Response:
+        return error_response(
+            HTTPStatus.CONFLICT,
+            "Schedule has a run queued or running (overlap_policy skip)",
+            type="overlap_skipped",
+            schedule_id=exc.schedule_id,
         )
 
     @app.exception_handler(IdempotencyAlreadyInProgressError)
@@ -197,19 +251,7 @@ def install(app: APIGatewayHttpResolver) -> None:
             field="Idempotency-Key",
         )
 
-    @app.exception_handler(OverflowError)
-    def _out_of_range(exc: OverflowError) -> Response:
-        # Dates near year 1 or 9999 overflow in UTC conversion or in the next-fire search: the input's fault.
-        return error_response(
-            HTTPStatus.BAD_REQUEST,
-            "body: a date is out of the supported range (or has no fire time after it)",
-            type="validation_error",
-            field="body",
-        )
-
-    @app.not_found
-    def _no_route(exc: NotFoundError) -> Response:
-        return error_response(HTTPStatus.NOT_FOUND, "Not found", type="route_not_found")
+    # ------------------------------------------------------------------ the server's fault (500)
 
     @app.exception_handler(Exception)
     def _internal(exc: Exception) -> Response:

@@ -6,13 +6,14 @@ while the first request still runs gets 409, and the same key with a different b
 add a second, table-free guard where they can: a schedule created under a key gets an id derived from the
 key, so even a retry after the record expired (or after a crash between create and save) finds it.
 
-Without a configured table (or without the header) the operation simply runs.
+Without a configured table (or without the header) the operation simply runs. The guard lives here, on the
+API side: the use cases below know nothing of HTTP retries (the derived id is all they are told).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
+    from agentcron.config import Settings
+
 KEY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 EXPIRES_AFTER_SECONDS = 24 * 3600
@@ -32,9 +35,8 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 Outcome = dict[str, Any]  # {"status": int, "body": JSON value, "headers": {str: str}}
 
 
-def read_key(headers: Mapping[str, str]) -> str | None:
-    """The request's Idempotency-Key (None when absent); 400 when it is empty, too long or not printable."""
-    raw = headers.get(KEY_HEADER)
+def read_key(raw: str | None) -> str | None:
+    """The Idempotency-Key of a request (None when absent); 400 when it is empty, too long or not printable."""
     if raw is None:
         return None
     key = raw.strip()
@@ -48,6 +50,19 @@ def read_key(headers: Mapping[str, str]) -> str | None:
 def derived_schedule_id(key: str) -> str:
     """The id of a schedule created under ``key`` without an explicit id: a retry maps to the same id."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"agentcron:schedule:{key}"))
+
+
+def idempotency_store(settings: Settings, dynamodb: Any = None) -> BasePersistenceLayer | None:
+    """The Powertools persistence layer on ``settings.idempotency_table``; None when no table is configured
+    (keys are then not honoured, though a schedule created under a key still gets the key's derived id)."""
+    if not settings.idempotency_table:
+        return None
+    import boto3
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table, boto3_client=dynamodb or boto3.client("dynamodb")
+    )
 
 
 def _mark_replayed(response: Outcome, record: DataRecord) -> Outcome:

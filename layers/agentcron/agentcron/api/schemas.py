@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentcron.models import OverlapPolicy, Run, Schedule
 
-MAX_BACKFILL_SLOTS = 1000
 MAX_UPCOMING = 100
 
 
@@ -28,6 +27,9 @@ class _Body(BaseModel):
 class ScheduleView(Schedule):
     """A stored schedule: its spec, its ``state`` and its ``version`` (the ETag; absent in lists)."""
 
+    id: str
+    created_at: datetime
+    updated_at: datetime
     version: int | None = None
 
 

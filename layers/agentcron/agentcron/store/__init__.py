@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from agentcron.store.codec import shard_of
 from agentcron.store.runs import RunsMixin
-from agentcron.store.schedules import SchedulesMixin, never_fires_reason
+from agentcron.store.claims import ClaimsMixin
+from agentcron.store.schedules import SchedulesMixin
 
 
-class Store(SchedulesMixin, RunsMixin):
-    """Schedules (create/get/update/delete/list, due query, claim) and runs (reads and transitions)."""
+class Store(SchedulesMixin, ClaimsMixin, RunsMixin):
+    """Schedules (insert/get/save/delete/list), claims (due query, one claim's transaction) and runs (reads and
+    transitions). Persistence only: what to write is decided by the domain and the use cases."""
 
 
-__all__ = ["Store", "never_fires_reason", "shard_of"]
+__all__ = ["Store", "shard_of"]

@@ -13,7 +13,6 @@ from agentcron.store.codec import decode_cursor, encode_cursor, epoch_ms, epoch_
 
 if TYPE_CHECKING:
     from agentcron.config import Settings
-    from agentcron.models import Run
 
 TRANSACT_LIMIT = 100  # actions per TransactWriteItems
 BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
@@ -23,6 +22,11 @@ FILTERED_PAGE = 100  # items evaluated per request of a filtered read
 
 def error_code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
+
+
+def condition_failed(exc: ClientError) -> bool:
+    """True when a conditional write's condition did not hold (the loser of a race, a stale version)."""
+    return error_code(exc) == "ConditionalCheckFailedException"
 
 
 def cancellation_codes(exc: ClientError, count: int) -> list[str]:
@@ -54,7 +58,6 @@ class StoreBase:
         runs_table: str,
         due_shards: int = 8,
         run_history_days: int = 30,
-        on_run_finished: Callable[[Run], None] | None = None,
     ) -> None:
         if due_shards < 1:
             raise ValueError("due_shards must be >= 1")
@@ -63,9 +66,6 @@ class StoreBase:
         self.runs_table = runs_table
         self.due_shards = due_shards
         self.run_history_days = run_history_days
-        # Called with the finished run after a ``finish_run`` transition is recorded, only by the call that
-        # made it (Run Finished event, metrics). Its failures are logged, never raised to the caller.
-        self.on_run_finished = on_run_finished
 
     @classmethod
     def from_settings(cls, settings: Settings, client: Any = None) -> Self:

@@ -14,8 +14,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from agentcron.exceptions import RunNotFound, ScheduleNotFound
+from agentcron.domain.runs import FAILURE_STATUSES
 from agentcron.models import Run, RunStatus, TokenUsage
-from agentcron.store.base import CONDITION_FAILED, StoreBase, error_code
+from agentcron.store.base import CONDITION_FAILED, StoreBase, condition_failed
 from agentcron.store.codec import (
     Update,
     deserialize,
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 TRANSITION_ATTEMPTS = 4  # re-reads after losing a race with another writer of the same run
 MAX_REDELIVERY_SECONDS = 3600  # the outbox backoff cap
 RUN_KEY = ("schedule_id", "run_id")
-FAILURE_STATUSES = (RunStatus.failed, RunStatus.timed_out, RunStatus.cancelled)
 
 
 class RunsMixin(StoreBase):
@@ -238,8 +238,8 @@ class RunsMixin(StoreBase):
             if item is None:
                 return None
             run = run_from_item(item)
-            if run.status.is_terminal:
-                return None
+            if not run.status.can_become(status):
+                return None  # terminal means terminal
             deadline = deserialize(item).get("open_until")
             if if_lease_expired and (deadline is None or int(deadline) > epoch_ms(now)):
                 return None
@@ -265,25 +265,8 @@ class RunsMixin(StoreBase):
             if if_lease_expired:
                 update.when(f"{update.n('open_until')} <= {update.v(epoch_ms(now))}")
             if self._transition(schedule_id, run_id, update, self._outcome_counters(run, status, now, usage)):
-                self._after_finish(finished, now)
                 return finished
         return None
-
-    def _after_finish(self, run: Run, now: datetime) -> None:
-        """What follows a recorded terminal transition: auto-pause on failures, then the listener.
-
-        Neither may undo or fail the transition: their errors are logged and swallowed.
-        """
-        if run.status in FAILURE_STATUSES:
-            try:
-                self.pause_after_failures(run.schedule_id, run.outcome_reason or run.status.value, now)
-            except Exception:  # the next failure checks again
-                log.exception("auto-pause check failed for schedule %s", run.schedule_id)
-        if self.on_run_finished is not None:
-            try:
-                self.on_run_finished(run)
-            except Exception:  # a notification never fails a run
-                log.exception("run-finished listener failed for %s/%s", run.schedule_id, run.run_id)
 
     @staticmethod
     def _outcome_counters(run: Run, status: RunStatus, now: datetime, usage: TokenUsage | None) -> Update:
@@ -366,7 +349,7 @@ class RunsMixin(StoreBase):
             )
             return True
         except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+            if condition_failed(exc):
                 return False
             raise
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from agentcron.models import Run, RunStatus
-from agentcron.store.base import error_code
+from agentcron.store.base import condition_failed
 from agentcron.store.codec import Update, deserialize, epoch_ms, run_from_item
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def _apply(store: Store, schedule_id: str, run_id: str, update: Update) -> dict 
             ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
+        if condition_failed(exc):
             return None
         raise
     return response.get("Attributes")

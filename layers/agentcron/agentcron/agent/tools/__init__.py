@@ -17,11 +17,10 @@ from agentcron.agent.tools.clock import CurrentTime
 from agentcron.agent.tools.http_fetch import Fetcher, HttpFetch
 from agentcron.agent.tools.scheduler import Scheduler, SchedulerScope
 from agentcron.exceptions import AgentcronError
-from agentcron.models import utcnow
+from agentcron.clock import utcnow
 
 if TYPE_CHECKING:
-    from agentcron.queue import RunQueue
-    from agentcron.store import Store
+    from agentcron.application.services import Services
 
 TOOL_NAMES = ("current_time", "http_fetch", "scheduler")
 DEFAULT_TOOLS = ("current_time", "http_fetch")
@@ -38,15 +37,18 @@ class UnknownTool(AgentcronError):
 
 @dataclass
 class ToolContext:
-    """What the built-in tools need from the run they serve."""
+    """What the built-in tools need from the run they serve: its ids and the deployment's use cases."""
 
     schedule_id: str
     run_id: str
-    store: Store | None = None
-    queue: RunQueue | None = None
-    now: Callable[[], datetime] = utcnow
-    redelivery_seconds: int = 120
+    services: Services | None = None  # None: no ``scheduler`` tool (it needs the use cases)
     fetcher: Fetcher = field(default_factory=Fetcher)
+    clock: Callable[[], datetime] | None = None  # default: the services' clock, else the wall clock
+
+    def now(self) -> datetime:
+        if self.clock is not None:
+            return self.clock()
+        return self.services.clock() if self.services is not None else utcnow()
 
 
 def unknown_tools(names: list[str] | None) -> list[str]:
@@ -66,17 +68,9 @@ def build_tools(names: list[str] | None, context: ToolContext) -> ToolBox:
             tools.append(CurrentTime(context.now))
         elif name == "http_fetch":
             tools.append(HttpFetch(context.fetcher))
-        elif name == "scheduler" and context.store is not None:
+        elif name == "scheduler" and context.services is not None:
             scope = SchedulerScope(schedule_id=context.schedule_id, run_id=context.run_id)
-            tools.append(
-                Scheduler(
-                    context.store,
-                    context.queue,
-                    scope,
-                    now=context.now,
-                    redelivery_seconds=context.redelivery_seconds,
-                )
-            )
+            tools.append(Scheduler(context.services, scope))
     return ToolBox(tools)
 
 

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field
 
 from agentcron.agent.tools.base import Tool, as_text
-from agentcron.models import to_utc, utcnow
+from agentcron.clock import utcnow
+from agentcron.models import to_utc
 
 
 class CurrentTimeArguments(BaseModel):

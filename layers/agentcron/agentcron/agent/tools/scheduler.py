@@ -1,8 +1,8 @@
 """``scheduler``: lets an agent manage schedules (list, create, patch, delete, run_now, list_runs).
 
-It works on the deployment's Store (and RunQueue for run_now) and validates with the same models as the HTTP
-API: a create is a ``ScheduleSpec``, a patch is merged into the current spec with the API's merge rules
-(:mod:`agentcron.api.patch`) and validated again, so an agent can never store what a user could not. Invalid
+It goes through the same use cases as the HTTP API (:mod:`agentcron.application`): a create is a
+``ScheduleSpec``, a patch is merged into the current spec with the shared merge rules and validated again,
+a run-now is recorded and queued like the API's, so an agent can never store what a user could not. Invalid
 input comes back to the model as ``error: ...`` with the field errors.
 
 Scope (what a run may do with it, beyond what the API allows):
@@ -15,7 +15,6 @@ Scope (what a run may do with it, beyond what the API allows):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -23,24 +22,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from agentcron.agent.tools.base import Tool, as_text
+from agentcron.application import runs, schedules
 from agentcron.exceptions import AgentcronError
-from agentcron.models import (
-    Run,
-    RunMessage,
-    RunStatus,
-    RunTrigger,
-    Schedule,
-    ScheduleSpec,
-    field_errors,
-    run_now_id,
-    to_utc,
-)
-from agentcron.queue import message_group_id
+from agentcron.models import Run, RunStatus, Schedule, ScheduleSpec, field_errors, to_utc
 
 if TYPE_CHECKING:
+    from agentcron.application import Services
     from agentcron.models import ToolCall
-    from agentcron.queue import RunQueue
-    from agentcron.store import Store
 
 Action = Literal["list", "create", "patch", "delete", "run_now", "list_runs"]
 ANSWER_PREVIEW = 500  # characters of a run's final answer shown in list_runs
@@ -124,17 +112,8 @@ class Scheduler(Tool):
     )
     Arguments = SchedulerArguments
 
-    def __init__(
-        self,
-        store: Store,
-        queue: RunQueue | None,
-        scope: SchedulerScope,
-        *,
-        now: Callable[[], datetime],
-        redelivery_seconds: int = 120,
-    ) -> None:
-        self.store, self.queue, self.scope, self.now = store, queue, scope, now
-        self.redelivery_seconds = redelivery_seconds
+    def __init__(self, services: Services, scope: SchedulerScope) -> None:
+        self.services, self.scope = services, scope
         self.created = 0
 
     def run(self, arguments: SchedulerArguments, call: ToolCall) -> str:
@@ -151,40 +130,27 @@ class Scheduler(Tool):
             raise _Refused(f"schedule_id is required for {arguments.action}")
         return arguments.schedule_id.strip()
 
-    def _schedule(self, schedule_id: str) -> Schedule:
-        schedule = self.store.get_schedule(schedule_id)
-        if schedule is None:
-            raise _Refused(f"Schedule not found: {schedule_id}")
-        return schedule
-
     def _list(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
-        schedules, cursor = self.store.list_schedules(limit=arguments.limit, cursor=arguments.cursor)
-        return {"schedules": [summary(s) for s in schedules], "next_cursor": cursor}
+        found, cursor = schedules.list_schedules(
+            self.services, limit=arguments.limit, cursor=arguments.cursor
+        )
+        return {"schedules": [summary(s) for s in found], "next_cursor": cursor}
 
     def _create(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
         if not arguments.spec:
             raise _Refused("spec is required for create")
         if self.created >= self.scope.max_creates:
             raise _Refused(f"a run may create at most {self.scope.max_creates} schedules")
-        now = self.now()
-        spec = ScheduleSpec.model_validate({**arguments.spec, "created_at": now, "updated_at": now})
-        schedule = self.store.create_schedule(spec, now)
+        created = schedules.create_schedule(self.services, ScheduleSpec.model_validate(arguments.spec))
         self.created += 1
-        return {"created": summary(schedule)}
+        return {"created": summary(created.schedule)}
 
     def _patch(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
-        from agentcron.api.patch import merge_patch
-
         schedule_id = self._id(arguments)
         if not arguments.spec:
             raise _Refused("spec (the fields to change) is required for patch")
-        found = self.store.get_schedule_versioned(schedule_id)
-        if found is None:
-            raise _Refused(f"Schedule not found: {schedule_id}")
-        schedule, version = found
-        spec = ScheduleSpec.model_validate(merge_patch(schedule.spec, arguments.spec))
-        updated = self.store.update_schedule(schedule_id, spec, self.now(), expected_version=version)
-        return {"patched": summary(updated)}
+        patched, _ = schedules.edit_schedule(self.services, schedule_id, arguments.spec)
+        return {"patched": summary(patched)}
 
     def _delete(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
         schedule_id = self._id(arguments)
@@ -192,38 +158,29 @@ class Scheduler(Tool):
             raise _Refused(
                 'a run cannot delete its own schedule; patch it with {"enabled": false} to stop it'
             )
-        self.store.delete_schedule(schedule_id)
+        schedules.delete_schedule(self.services, schedule_id)
         return {"deleted": schedule_id}
 
     def _run_now(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
         schedule_id = self._id(arguments)
         if schedule_id == self.scope.schedule_id:
             raise _Refused("a run cannot start its own schedule (it would start itself forever)")
-        if self.queue is None:
-            raise _Refused("run_now is not available: no run queue is configured")
-        schedule = self._schedule(schedule_id)
-        now = self.now()
-        run = Run(
-            run_id=run_now_id(schedule_id, now, f"{self.scope.run_id}/{call.id}"),
-            schedule_id=schedule_id,
-            scheduled_for=now,
-            claimed_at=now,
-            trigger=RunTrigger.run_now,
-            task_message=(arguments.task_message or "").strip() or None,
+        # The request id names the calling run and tool call, so the run id tells where it came from.
+        run = runs.run_now(
+            self.services,
+            schedule_id,
+            request_id=f"{self.scope.run_id}/{call.id}",
+            task_message=arguments.task_message,
         )
-        if self.store.create_run(run, now, redelivery_seconds=self.redelivery_seconds):
-            # A failed send leaves the run queued; the claim sweep's outbox sends it again.
-            self.queue.send(
-                RunMessage(schedule_id=schedule_id, run_id=run.run_id),
-                group_id=message_group_id(schedule, run.run_id),
-                dedup_id=run.run_id,
-            )
         return {"queued": run.run_id, "schedule_id": schedule_id}
 
     def _list_runs(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
         schedule_id = self._id(arguments)
-        self._schedule(schedule_id)
-        runs, cursor = self.store.list_runs(
-            schedule_id, status=arguments.status, limit=arguments.limit, cursor=arguments.cursor
+        found, cursor = runs.list_runs(
+            self.services,
+            schedule_id,
+            status=arguments.status,
+            limit=arguments.limit,
+            cursor=arguments.cursor,
         )
-        return {"runs": [run_summary(r) for r in runs], "next_cursor": cursor}
+        return {"runs": [run_summary(r) for r in found], "next_cursor": cursor}

@@ -1,17 +1,18 @@
-"""What the route modules share: id checks, ETags, cursors, OpenAPI response declarations, replies."""
+"""What the route modules share: the id and cursor checks that are HTTP's alone, ETags and If-Match, the header
+parameters, OpenAPI response declarations, replies."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Header
 
-from agentcron.api.errors import ApiError, bad_request, schedule_not_found
+from agentcron.api.errors import bad_request
+from agentcron.api.idempotency import KEY_HEADER
 from agentcron.api.schemas import ErrorResponse, ScheduleView
-from agentcron.exceptions import VersionConflict
+from agentcron.exceptions import RunNotFound, ScheduleNotFound, SessionNotFound, VersionConflict
 from agentcron.models import SCHEDULE_ID_PATTERN, Schedule
 from agentcron.store.codec import decode_cursor
 
@@ -20,6 +21,13 @@ SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 MAX_CURSOR_LENGTH = 2048
 IF_MATCH = "If-Match"
 
+IdempotencyKey = Annotated[
+    str | None, Header(alias=KEY_HEADER, description="Retrying with the same key creates nothing twice.")
+]
+IfMatch = Annotated[
+    str | None, Header(alias=IF_MATCH, description="The ETag read before: 409 if it changed.")
+]
+
 
 # --------------------------------------------------------------------------- ids
 
@@ -27,16 +35,20 @@ IF_MATCH = "If-Match"
 def check_schedule_id(schedule_id: str) -> str:
     """An id no schedule can have (wrong characters, too long) is simply not found."""
     if not SCHEDULE_ID_PATTERN.match(schedule_id):
-        raise schedule_not_found(schedule_id)
+        raise ScheduleNotFound(schedule_id)
     return schedule_id
 
 
 def check_run_id(schedule_id: str, run_id: str) -> str:
     if not RUN_ID_PATTERN.match(run_id):
-        raise ApiError(
-            HTTPStatus.NOT_FOUND, "Run not found", type="not_found", schedule_id=schedule_id, run_id=run_id
-        )
+        raise RunNotFound(schedule_id, run_id)
     return run_id
+
+
+def check_session_id(session_id: str) -> str:
+    if not SESSION_ID_PATTERN.match(session_id):
+        raise SessionNotFound(session_id)
+    return session_id
 
 
 # --------------------------------------------------------------------------- versions (ETag / If-Match)
@@ -46,12 +58,11 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def if_match(headers: Mapping[str, str]) -> int | None:
-    """The version an If-Match header demands (None: no header or ``*``).
+def if_match(raw: str | None) -> int | None:
+    """The version an If-Match header value demands (None: no header, empty or ``*``).
 
     A value that is no version (``"abc"``) can never match: it is reported as a conflict like a stale one.
     """
-    raw = headers.get(IF_MATCH)
     if raw is None or raw.strip() in ("", "*"):
         return None
     value = raw.strip().removeprefix("W/").strip().strip('"')

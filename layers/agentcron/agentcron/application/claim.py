@@ -25,12 +25,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 
-from agentcron.config import Settings
-from agentcron.exceptions import ClaimConflict
-from agentcron.models import Run, RunMessage, RunStatus, Schedule
-from agentcron.planner import ClaimPlan, plan_claim
-from agentcron.queue import RunQueue, message_group_id
-from agentcron.store import Store
+from typing import TYPE_CHECKING
+
+from agentcron.application.runs import cancel_active, finish_run, send_run
+from agentcron.domain.planner import ClaimPlan, plan_claim
+from agentcron.exceptions import ClaimConflict, QueueSendFailed
+from agentcron.models import Run, RunStatus, Schedule
+from agentcron.queue import message_group_id
+
+if TYPE_CHECKING:
+    from agentcron.application.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +70,17 @@ class SweepReport:
         return asdict(self)
 
 
-def sweep(store: Store, queue: RunQueue, now: datetime, *, settings: Settings) -> SweepReport:
+def sweep(services: Services, now: datetime) -> SweepReport:
     """One claim + outbox + reaper pass over every shard, in parallel (boto3 clients are thread-safe)."""
-    shards = range(settings.due_shards)
-    with ThreadPoolExecutor(max_workers=min(settings.due_shards, MAX_WORKERS)) as pool:
-        reports = list(pool.map(lambda shard: _sweep_shard(store, queue, shard, now, settings), shards))
+    shards = services.settings.due_shards
+    with ThreadPoolExecutor(max_workers=min(shards, MAX_WORKERS)) as pool:
+        reports = list(pool.map(lambda shard: _sweep_shard(services, shard, now), range(shards)))
     return sum(reports, SweepReport())
 
 
 def run_sweeps(
-    store: Store,
-    queue: RunQueue,
+    services: Services,
     *,
-    settings: Settings,
     clock: Callable[[], datetime],
     sleep: Callable[[float], None],
     should_continue: Callable[[], bool],
@@ -89,11 +91,12 @@ def run_sweeps(
     ``clock`` and ``sleep`` are injected: the Lambda passes the wall clock, tests pass fakes.
     """
     reports: list[SweepReport] = []
-    period = timedelta(seconds=settings.sweep_seconds)
+    seconds = services.settings.sweep_seconds
+    period = timedelta(seconds=seconds)
     while True:
         started = clock()
-        reports.append(sweep(store, queue, started, settings=settings))
-        if settings.sweep_seconds <= 0 or not should_continue():
+        reports.append(sweep(services, started))
+        if seconds <= 0 or not should_continue():
             return reports
         pause = (started + period - clock()).total_seconds()
         if pause > 0:
@@ -105,33 +108,31 @@ def run_sweeps(
 # --------------------------------------------------------------------------- claim
 
 
-def _sweep_shard(store: Store, queue: RunQueue, shard: int, now: datetime, settings: Settings) -> SweepReport:
+def _sweep_shard(services: Services, shard: int, now: datetime) -> SweepReport:
     report = SweepReport()
     try:
-        _claim_shard(store, queue, shard, now, settings, report)
+        _claim_shard(services, shard, now, report)
     except Exception:  # noqa: BLE001 - the due query itself failed; the reaper still runs
         log.exception("claim of shard %s failed", shard)
         report.errors += 1
     try:
-        _reap_shard(store, queue, shard, now, settings, report)
+        _reap_shard(services, shard, now, report)
     except Exception:  # noqa: BLE001
         log.exception("outbox/reaper of shard %s failed", shard)
         report.errors += 1
     return report
 
 
-def _claim_shard(
-    store: Store, queue: RunQueue, shard: int, now: datetime, settings: Settings, report: SweepReport
-) -> None:
+def _claim_shard(services: Services, shard: int, now: datetime, report: SweepReport) -> None:
     seen: set[str] = set()
     for _ in range(DUE_PAGES):
-        page = store.due_schedules(shard, now, limit=DUE_PAGE)
+        page = services.store.due_schedules(shard, now, limit=DUE_PAGE)
         fresh = [(schedule, version) for schedule, version in page if schedule.id not in seen]
         for schedule, version in fresh:
             seen.add(schedule.id)
             report.schedules_due += 1
             try:
-                claim_schedule(store, queue, schedule, version, now, settings=settings, report=report)
+                claim_schedule(services, schedule, version, now, report=report)
             except Exception:  # noqa: BLE001 - one bad schedule never stops the sweep
                 log.exception("claim of schedule %s failed", schedule.id)
                 report.errors += 1
@@ -140,14 +141,7 @@ def _claim_shard(
 
 
 def claim_schedule(
-    store: Store,
-    queue: RunQueue,
-    schedule: Schedule,
-    version: int,
-    now: datetime,
-    *,
-    settings: Settings,
-    report: SweepReport | None = None,
+    services: Services, schedule: Schedule, version: int, now: datetime, *, report: SweepReport | None = None
 ) -> list[Run]:
     """Claim one schedule at ``now`` (its backlog too, up to ``CLAIMS_PER_SCHEDULE`` claims); the runs sent.
 
@@ -156,7 +150,7 @@ def claim_schedule(
     report = report if report is not None else SweepReport()
     sent: list[Run] = []
     for _ in range(CLAIMS_PER_SCHEDULE):
-        claimed = _claim_once(store, schedule, version, now, settings, report)
+        claimed = _claim_once(services, schedule, version, now, report)
         if claimed is None:
             break
         schedule, plan, records = claimed
@@ -166,16 +160,16 @@ def claim_schedule(
         report.runs_missed += plan.missed_count - sum(1 for r in plan.missed if r.run_id not in _ids(records))
         if queued:
             try:
-                queue.send_runs(schedule, queued)
+                services.queue.send_runs(schedule, queued)
                 sent += queued
-            except Exception:  # noqa: BLE001 - the runs are recorded: the outbox re-sends them
-                log.exception("sending the runs of %s failed; the outbox will re-send them", schedule.id)
+            except QueueSendFailed as exc:  # the runs are recorded: the outbox re-sends them
+                log.warning("sending the runs of %s failed; the outbox will re-send them: %s", schedule.id, exc)
                 report.errors += 1
         if plan.cancel_active:
-            _cancel_active(store, schedule, exclude=_ids(queued))
+            cancel_active(services, schedule, exclude=frozenset(_ids(queued)))
         if not plan.still_due:
             break
-        found = store.get_schedule_versioned(schedule.id)
+        found = services.store.get_schedule_versioned(schedule.id)
         if found is None:
             break
         schedule, version = found
@@ -183,7 +177,7 @@ def claim_schedule(
 
 
 def _claim_once(
-    store: Store, schedule: Schedule, version: int, now: datetime, settings: Settings, report: SweepReport
+    services: Services, schedule: Schedule, version: int, now: datetime, report: SweepReport
 ) -> tuple[Schedule, ClaimPlan, list[Run]] | None:
     """Plan and apply one claim; re-read and re-plan after a conflict. None when there is nothing to do."""
     for attempt in range(CLAIM_RETRIES + 1):
@@ -191,27 +185,19 @@ def _claim_once(
         if plan.changes_nothing:
             return None
         try:
-            records = store.apply_claim(
-                schedule, version, plan, now, redelivery_seconds=settings.redelivery_seconds
+            records = services.store.apply_claim(
+                schedule, version, plan, now, redelivery_seconds=services.settings.redelivery_seconds
             )
             return schedule, plan, records
         except ClaimConflict:
             report.conflicts += 1
             if attempt == CLAIM_RETRIES:
                 raise
-            found = store.get_schedule_versioned(schedule.id)
+            found = services.store.get_schedule_versioned(schedule.id)
             if found is None:
                 return None
             schedule, version = found
     return None
-
-
-def _cancel_active(store: Store, schedule: Schedule, *, exclude: set[str]) -> None:
-    """``cancel_other``: ask the schedule's earlier open runs to stop (the executor honours the flag)."""
-    limit = max(1, schedule.state.active_run_count) + len(exclude)
-    for run in store.open_runs(schedule.id, limit=limit):
-        if run.run_id not in exclude:
-            store.request_cancel(schedule.id, run.run_id)
 
 
 def _ids(runs: list[Run]) -> set[str]:
@@ -221,47 +207,41 @@ def _ids(runs: list[Run]) -> set[str]:
 # --------------------------------------------------------------------------- outbox and reaper
 
 
-def _reap_shard(
-    store: Store, queue: RunQueue, shard: int, now: datetime, settings: Settings, report: SweepReport
-) -> None:
-    for run in store.stale_open_runs(shard, now, limit=STALE_PAGE):
+def _reap_shard(services: Services, shard: int, now: datetime, report: SweepReport) -> None:
+    for run in services.store.stale_open_runs(shard, now, limit=STALE_PAGE):
         try:
             if run.status == RunStatus.queued:
-                _redeliver(store, queue, run, now, settings, report)
+                _redeliver(services, run, now, report)
             elif run.status == RunStatus.running:
-                _expire(store, queue, run, now, settings, report)
+                _expire(services, run, now, report)
         except Exception:  # noqa: BLE001 - one bad run never stops the sweep
             log.exception("outbox/reaper failed on run %s/%s", run.schedule_id, run.run_id)
             report.errors += 1
 
 
-def _redeliver(
-    store: Store, queue: RunQueue, run: Run, now: datetime, settings: Settings, report: SweepReport
-) -> None:
+def _redeliver(services: Services, run: Run, now: datetime, report: SweepReport) -> None:
     """Re-send a queued run nobody started: the claim crashed before sending, or the message was lost."""
+    store = services.store
     if run.cancel_requested:
-        store.finish_run(run.schedule_id, run.run_id, RunStatus.cancelled, now, reason=CANCELLED_BEFORE_START)
+        finish_run(services, run.schedule_id, run.run_id, RunStatus.cancelled, now=now, reason=CANCELLED_BEFORE_START)
         return
     send = store.defer_redelivery(
-        run.schedule_id, run.run_id, now, redelivery_seconds=settings.redelivery_seconds
+        run.schedule_id, run.run_id, now, redelivery_seconds=services.settings.redelivery_seconds
     )
     if send is None:
         return  # started meanwhile, or another sweep re-sends it
     schedule = store.get_schedule(run.schedule_id)
     group = message_group_id(schedule, run.run_id) if schedule else run.schedule_id
     # A fresh de-duplication id per re-send: the earlier message may still be remembered by SQS.
-    queue.send(
-        RunMessage(schedule_id=run.schedule_id, run_id=run.run_id),
-        group_id=group,
-        dedup_id=f"{run.run_id}.r{send}",
-    )
-    report.resent += 1
+    if send_run(services, run, group_id=group, dedup_id=f"{run.run_id}.r{send}"):
+        report.resent += 1
+    else:
+        report.errors += 1
 
 
-def _expire(
-    store: Store, queue: RunQueue, run: Run, now: datetime, settings: Settings, report: SweepReport
-) -> None:
+def _expire(services: Services, run: Run, now: datetime, report: SweepReport) -> None:
     """A running run whose lease expired: another attempt if the retry policy allows, else ``timed_out``."""
+    store = services.store
     schedule = store.get_schedule(run.schedule_id)
     max_attempts = schedule.retry_policy.max_attempts if schedule else 1
     if run.attempt < max_attempts and not run.cancel_requested:
@@ -269,22 +249,20 @@ def _expire(
             run.schedule_id,
             run.run_id,
             now,
-            redelivery_seconds=settings.redelivery_seconds,
+            redelivery_seconds=services.settings.redelivery_seconds,
             attempt=run.attempt,
         )
         if again is None:
             return  # renewed, finished or taken over meanwhile
         group = message_group_id(schedule, run.run_id) if schedule else run.schedule_id
-        queue.send(
-            RunMessage(schedule_id=run.schedule_id, run_id=run.run_id),
-            group_id=group,
-            dedup_id=f"{run.run_id}.a{run.attempt + 1}",
-        )
-        report.retried += 1
+        if send_run(services, run, group_id=group, dedup_id=f"{run.run_id}.a{run.attempt + 1}"):
+            report.retried += 1
+        else:
+            report.errors += 1
         return
     status = RunStatus.cancelled if run.cancel_requested else RunStatus.timed_out
-    finished = store.finish_run(
-        run.schedule_id, run.run_id, status, now, reason=LEASE_EXPIRED, if_lease_expired=True
+    finished = finish_run(
+        services, run.schedule_id, run.run_id, status, now=now, reason=LEASE_EXPIRED, if_lease_expired=True
     )
     if finished is not None and status == RunStatus.timed_out:
         report.timed_out += 1

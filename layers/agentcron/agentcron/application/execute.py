@@ -1,4 +1,29 @@
-"""One run's agent work in one invocation: session, tools, the loop, and what its result means for the run.
+"""The execute use case: one queue message in; a run started, resumed or finished (or nothing at all).
+
+Flow for a run: ``start_run`` (the conditional queued -> running transition; None means a duplicate or late
+delivery, which is acknowledged and changes nothing) -> resolve the run config -> load the run's checkpointed
+session, or build it (with the previous successful answer when ``include_last_result``), save it to S3 and
+bind it -> run the agent unless ``auto_execute`` is off -> ``finish_run`` with the outcome.
+
+Long runs: when the invocation's time runs short (``remaining_ms`` below ``Settings.continue_margin_seconds``
+before a model or tool call) the session is checkpointed, the run stays ``running`` with its lease renewed,
+and a :class:`ContinueMessage` for segment N+1 goes to the run queue (same message group as the run's other
+messages, de-duplication id ``"{run_id}:{N+1}"``). Its invocation takes the run over with a conditional write
+(:func:`agentcron.store.segments.begin_segment`), so a duplicate or stale continue message runs nothing, and
+resumes from the checkpoint: one run, one session, one transcript. The same resume serves a retry after a
+crash (the lease expired, ``start_run`` takes over): at most the round in progress is lost.
+
+Failure contract (what the executor Lambda relies on):
+
+- Anything that goes wrong *inside the agent run* (provider errors, limits, bugs in a tool or provider) ends
+  the run ``failed`` with the reason on the run and a visible "Scheduled run failed: ..." message in the
+  session. A run is never left open because the agent misbehaved.
+- Anything that goes wrong *before the outcome is recorded* outside the agent (S3 or DynamoDB unavailable, an
+  unknown schedule on run-now) raises: the message is not acknowledged, SQS redelivers it, and after the
+  queue's receive count it lands in the dead-letter queue. A redelivery of a run that did finish is a no-op;
+  an outcome saved in the session but not yet on the run is recorded by the retry, without a model call.
+
+Inside one invocation (:class:`SessionRun`): One run's agent work in one invocation: session, tools, the loop, and what its result means for the run.
 
 :class:`SessionRun` gets a run the caller already owns (started, taken over, or resumed for a segment, see
 ``agentcron.execute``) and takes it to a terminal status, or hands it to the next invocation. Every checkpoint
@@ -18,20 +43,28 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from agentcron.agent.loop import AgentResult, run_agent
-from agentcron.agent.tools import ToolContext
+from agentcron.agent.tools import ToolContext, build_tools
+from agentcron.application.runs import finish_run, run_now
+from agentcron.application.sessions import build_session, resolve_run_config, session_id_for
+from agentcron.domain.values import iso
 from agentcron.exceptions import AgentcronError
-from agentcron.models import ContinueMessage, Message, Run, RunStatus, to_utc
+from agentcron.models import (
+    ContinueMessage,
+    Message,
+    Run,
+    RunMessage,
+    RunNowMessage,
+    RunStatus,
+    to_utc,
+)
 from agentcron.queue import message_group_id
-from agentcron.sessions import build_session, iso, resolve_run_config, session_id_for
 from agentcron.store import segments
 
 if TYPE_CHECKING:
     from agentcron.agent.base import Provider, ToolRunner
-    from agentcron.config import Settings
-    from agentcron.models import Schedule, Session
-    from agentcron.queue import RunQueue
-    from agentcron.sessions import ResolvedRunConfig, SessionStore
-    from agentcron.store import Store
+    from agentcron.application.services import Services
+    from agentcron.application.sessions import ResolvedRunConfig
+    from agentcron.models import QueueMessage, Schedule, Session
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +90,31 @@ class RunLost(AgentcronError):
 
 @dataclass
 class SessionRun:
-    store: Store
-    sessions: SessionStore
-    settings: Settings
-    now: Callable[[], datetime]
+    """One run's agent work inside one invocation (see the module docstring)."""
+
+    services: Services
     provider_for: Callable[[str], tuple[Provider, str]]
-    queue: RunQueue | None
     remaining_ms: Callable[[], int] | None
     tools: Callable[[list[str] | None, ToolContext], ToolRunner]
+
+    @property
+    def store(self) -> Any:
+        return self.services.store
+
+    @property
+    def sessions(self) -> Any:
+        return self.services.sessions
+
+    @property
+    def settings(self) -> Any:
+        return self.services.settings
+
+    @property
+    def queue(self) -> Any:
+        return self.services.queue
+
+    def now(self) -> datetime:
+        return self.services.clock()
 
     def execute(
         self, run: Run, schedule: Schedule | None, segment: int, *, resuming: bool
@@ -147,14 +197,7 @@ class SessionRun:
         started_at = to_utc(datetime.fromisoformat(session.metadata.setdefault(STARTED_KEY, iso(self.now()))))
         try:
             provider, model_id = self.provider_for(resolved.model)
-            context = ToolContext(
-                schedule_id=schedule.id,
-                run_id=run.run_id,
-                store=self.store,
-                queue=self.queue,
-                now=self.now,
-                redelivery_seconds=self.settings.redelivery_seconds,
-            )
+            context = ToolContext(schedule_id=schedule.id, run_id=run.run_id, services=self.services)
             return run_agent(
                 session,
                 provider,
@@ -179,8 +222,6 @@ class SessionRun:
 
     def hand_off(self, run: Run, schedule: Schedule, segment: int, reason: str | None) -> tuple[str, str]:
         """Keep the run ``running`` for segment + 1 and queue its continue message (the session is saved)."""
-        if self.queue is None:  # pragma: no cover - handle() gives no remaining_ms without a queue
-            raise RuntimeError("a run cannot continue without a run queue")
         lease = self.settings.lease_seconds * HANDOFF_LEASE_FACTOR
         if not segments.renew_lease(self.store, run, segment, self.now(), lease_seconds=lease):
             raise RunLost("the run was finished or taken over elsewhere before its hand-off")
@@ -202,11 +243,11 @@ class SessionRun:
         session: Session | None = None,
         answer: str | None = None,
     ) -> tuple[str, str | None]:
-        finished = self.store.finish_run(
+        finished = finish_run(
+            self.services,
             run.schedule_id,
             run.run_id,
             status,
-            self.now(),
             reason=reason,
             usage=session.usage if session is not None else None,
             final_answer=answer,
@@ -219,3 +260,107 @@ class SessionRun:
 def _last_answer(session: Session) -> str | None:
     last: Any = next((m for m in reversed(session.messages) if m.role == "assistant"), None)
     return last.content if last is not None else None
+
+
+# Outcome statuses besides the terminal RunStatus values:
+DUPLICATE = (
+    "duplicate"  # the run is terminal, running elsewhere, or the message is stale: acknowledged, no change
+)
+# IGNORED: the run was finished or taken over elsewhere while this executor worked; its work was dropped.
+# CONTINUED: the run goes on in a new invocation (a continue message was sent).
+__all__ = ["CONTINUED", "DUPLICATE", "IGNORED", "Outcome", "handle"]
+
+ToolFactory = Callable[[list[str] | None, ToolContext], "ToolRunner"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What handling one message did: ``status`` is a terminal RunStatus value, or one of the names above."""
+
+    run_id: str | None
+    status: str
+    reason: str | None = None
+    schedule_id: str | None = None
+
+
+def handle(
+    services: Services,
+    message: QueueMessage,
+    *,
+    message_id: str,
+    sent_at: datetime | None = None,
+    provider_for: Callable[[str], tuple[Provider, str]] | None = None,
+    remaining_ms: Callable[[], int] | None = None,
+    tools: ToolFactory = build_tools,
+) -> Outcome:
+    """Execute the run ``message`` names (creating it first for run-now; resuming it for continue).
+
+    ``message_id`` is the SQS message id and ``sent_at`` its SentTimestamp: both are the same on every
+    redelivery, so a run-now message maps to one run id however often it arrives. ``provider_for`` resolves
+    a model string (default: the providers built from ``services.settings``) and ``tools`` builds a run's
+    tool box (tests inject scripted ones). ``remaining_ms`` is the invocation's time left (the Lambda
+    context's ``get_remaining_time_in_millis``): without it, a run never hands off.
+    """
+    if provider_for is None:
+        from agentcron.agent.registry import Providers
+
+        provider_for = Providers(services.settings).resolve
+    execution = SessionRun(services, provider_for=provider_for, remaining_ms=remaining_ms, tools=tools)
+    if isinstance(message, ContinueMessage):
+        return _resume(execution, message)
+    schedule: Schedule | None = None
+    if isinstance(message, RunNowMessage):
+        # Recorded once per request id (enabled, overlap and misfire do not apply), then run right here.
+        run = run_now(
+            services,
+            message.schedule_id,
+            request_id=message.request_id or message_id,
+            task_message=message.task_message,
+            requested_at=sent_at,
+            send=False,
+        )
+        run_id = run.run_id
+    elif isinstance(message, RunMessage):
+        run_id = message.run_id
+    else:  # pragma: no cover - parse_message only yields the types above
+        raise TypeError(f"unsupported queue message: {type(message).__name__}")
+    return _start(execution, message.schedule_id, run_id, schedule)
+
+
+def _start(execution: SessionRun, schedule_id: str, run_id: str, schedule: Schedule | None) -> Outcome:
+    """queued -> running (or take over a run whose lease lapsed), then execute from wherever it stands."""
+    settings, store = execution.settings, execution.store
+    run = store.start_run(schedule_id, run_id, execution.now(), lease_seconds=settings.lease_seconds)
+    if run is None:
+        return Outcome(
+            run_id, DUPLICATE, "run is missing, terminal, or running under a live lease", schedule_id
+        )
+    segment = segments.current_segment(store, schedule_id, run_id)
+    return _outcome(execution, run, schedule, segment, resuming=False)
+
+
+def _resume(execution: SessionRun, message: ContinueMessage) -> Outcome:
+    """Take the run over for ``message.segment``; a stale or duplicate continue falls back to ``_start``,
+    which does nothing unless the owner's lease lapsed (then it is a retry like any other)."""
+    run = segments.begin_segment(
+        execution.store,
+        message.schedule_id,
+        message.run_id,
+        message.segment,
+        execution.now(),
+        lease_seconds=execution.settings.lease_seconds,
+    )
+    if run is None:
+        return _start(execution, message.schedule_id, message.run_id, None)
+    return _outcome(execution, run, None, message.segment, resuming=True)
+
+
+def _outcome(
+    execution: SessionRun, run: Run, schedule: Schedule | None, segment: int, *, resuming: bool
+) -> Outcome:
+    try:
+        status, reason = execution.execute(run, schedule, segment, resuming=resuming)
+    except RunLost as exc:
+        logger.warning("run %s/%s: %s", run.schedule_id, run.run_id, exc)
+        return Outcome(run.run_id, IGNORED, str(exc), run.schedule_id)
+    return Outcome(run.run_id, status, reason, run.schedule_id)

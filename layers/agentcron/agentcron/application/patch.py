@@ -1,4 +1,4 @@
-"""PATCH semantics for schedules: merge a partial JSON body into the current spec. Pure, no I/O.
+"""PATCH semantics for schedules (the API, the CLI and the scheduler tool share them): merge a partial JSON body into the current spec. Pure, no I/O.
 
 Top-level fields in the body replace the current ones (``null`` clears an optional field); nested objects are
 replaced as a whole (a new trigger is a whole trigger) except ``run_config``, whose keys are merged into the

@@ -1,0 +1,254 @@
+"""Run use cases: run now, backfill, cancel, and reading a schedule's runs.
+
+Every entry point that starts or cancels runs comes here: the API, the executor (a ``run_now`` message sent
+straight to the queue), the claim (``cancel_other``) and the scheduler tool. A run is recorded first (a
+conditional put: one id, one record) and sent second; a send that fails is logged and left to the claim's
+outbox, which re-sends every ``queued`` run past its redelivery deadline. So a caller never sees a send
+failure, and a run is never lost to one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from agentcron.exceptions import (
+    InvalidInput,
+    OverlapBlocked,
+    QueueSendFailed,
+    RunNotFound,
+    RunTerminal,
+    ScheduleNotFound,
+)
+from agentcron.domain.runs import FAILURE_STATUSES
+from agentcron.models import (
+    OverlapPolicy,
+    Run,
+    RunMessage,
+    RunStatus,
+    RunTrigger,
+    Schedule,
+    TokenUsage,
+    run_now_id,
+    slot_run_id,
+    to_utc,
+)
+from agentcron.domain.planner import timing_of
+
+if TYPE_CHECKING:
+    from agentcron.application.services import Services
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKFILL_SLOTS = 1000
+CANCEL_REASON = "cancelled by request"
+_TICK = timedelta(microseconds=1)  # [start, end) as the strictly-after search needs it
+
+
+@dataclass(frozen=True)
+class BackfillResult:
+    created: list[Run] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+
+
+def require_schedule(services: Services, schedule_id: str) -> Schedule:
+    schedule = services.store.get_schedule(schedule_id)
+    if schedule is None:
+        raise ScheduleNotFound(schedule_id)
+    return schedule
+
+
+def send_run(services: Services, run: Run, *, group_id: str, dedup_id: str | None = None) -> bool:
+    """Queue a recorded run; False (logged) when the send failed: the outbox re-sends it later."""
+    try:
+        services.queue.send(
+            RunMessage(schedule_id=run.schedule_id, run_id=run.run_id),
+            group_id=group_id,
+            dedup_id=dedup_id or run.run_id,
+        )
+    except QueueSendFailed as exc:
+        logger.warning("run %s recorded but not sent (the outbox re-sends it): %s", run.run_id, exc)
+        return False
+    return True
+
+
+def cancel_active(services: Services, schedule: Schedule, *, exclude: frozenset[str] = frozenset()) -> int:
+    """``cancel_other``: flag the schedule's open runs (but ``exclude``) to stop; how many were flagged.
+
+    The executor checks the flag before it starts and between rounds; the outbox finishes a queued run
+    whose flag is set. Shared by the claim and by a run-now that asks for ``cancel_other``.
+    """
+    limit = max(1, schedule.state.active_run_count) + len(exclude)
+    flagged = 0
+    for run in services.store.open_runs(schedule.id, limit=limit):
+        if run.run_id not in exclude and services.store.request_cancel(schedule.id, run.run_id):
+            flagged += 1
+    return flagged
+
+
+def run_now(
+    services: Services,
+    schedule_id: str,
+    *,
+    request_id: str | None,
+    task_message: str | None = None,
+    overlap_policy: OverlapPolicy | None = None,
+    requested_at: datetime | None = None,
+    send: bool = True,
+) -> Run:
+    """Record a run of ``schedule_id`` now (whatever ``enabled`` says) and queue it; the run.
+
+    The run id derives from ``requested_at`` and ``request_id``, so a retried request (same id) maps to the
+    run it created before: nothing is recorded twice, and a run still ``queued`` is sent again. Without a
+    ``request_id`` every call is a new run. ``overlap_policy`` overrides the schedule's for this run only:
+    ``skip`` refuses (``OverlapBlocked``) while a run is active, ``cancel_other`` flags the active ones.
+    ``send`` False records only (the executor runs a ``run_now`` message's run in place).
+    """
+    schedule = require_schedule(services, schedule_id)
+    claimed_at = services.clock()
+    requested_at = requested_at or claimed_at
+    if overlap_policy == OverlapPolicy.skip and schedule.state.active_run_count > 0:
+        raise OverlapBlocked(schedule_id)
+    if overlap_policy == OverlapPolicy.cancel_other:
+        cancel_active(services, schedule)
+    run = Run(
+        run_id=run_now_id(schedule_id, requested_at, request_id or services.new_id()),
+        schedule_id=schedule_id,
+        scheduled_for=requested_at,
+        claimed_at=claimed_at,
+        trigger=RunTrigger.run_now,
+        task_message=(task_message or "").strip() or None,
+    )
+    created = services.store.create_run(run, claimed_at, redelivery_seconds=services.settings.redelivery_seconds)
+    if not created:
+        logger.info("run-now %s already recorded; continuing with the existing run", run.run_id)
+        run = services.store.get_run(schedule_id, run.run_id) or run
+    if send and run.status == RunStatus.queued:
+        policy = overlap_policy or schedule.overlap_policy
+        send_run(services, run, group_id=run.run_id if policy == OverlapPolicy.allow else schedule_id)
+    return run
+
+
+def backfill_slots(schedule: Schedule, start_at: datetime, end_at: datetime, limit: int) -> list[datetime]:
+    """The schedule's slots in ``[start_at, end_at)`` (its own window and DST policy applied), at most ``limit``."""
+    timing = timing_of(schedule, expiring=False)
+    return list(timing.iter_after(start_at - _TICK, until=end_at - _TICK, limit=limit))
+
+
+def backfill(services: Services, schedule_id: str, start_at: datetime, end_at: datetime) -> BackfillResult:
+    """One run per slot of ``[start_at, end_at)``; a slot that has a run already is reported, not re-run."""
+    schedule = require_schedule(services, schedule_id)
+    now = services.clock()
+    start_at, end_at = to_utc(start_at), to_utc(end_at)
+    if start_at >= end_at:
+        raise InvalidInput("start_at must be earlier than end_at", field="start_at")
+    if end_at > now:
+        raise InvalidInput("end_at must not be in the future", field="end_at")
+    slots = backfill_slots(schedule, start_at, end_at, MAX_BACKFILL_SLOTS + 1)
+    if len(slots) > MAX_BACKFILL_SLOTS:
+        raise InvalidInput(
+            f"end_at must leave at most {MAX_BACKFILL_SLOTS} slots after start_at", field="end_at"
+        )
+    result = BackfillResult()
+    for slot in slots:
+        run = Run(
+            run_id=slot_run_id(schedule_id, slot),
+            schedule_id=schedule_id,
+            scheduled_for=slot,
+            claimed_at=now,
+            trigger=RunTrigger.backfill,
+            was_catch_up=True,
+        )
+        if services.store.create_run(run, now, redelivery_seconds=services.settings.redelivery_seconds):
+            result.created.append(run)
+        else:
+            result.existing.append(run.run_id)
+    try:
+        services.queue.send_runs(schedule, result.created)
+    except QueueSendFailed as exc:
+        logger.warning("backfill of %s recorded but not all sent (the outbox re-sends): %s", schedule_id, exc)
+    return result
+
+
+def finish_run(
+    services: Services,
+    schedule_id: str,
+    run_id: str,
+    status: RunStatus,
+    *,
+    now: datetime | None = None,
+    reason: str | None = None,
+    usage: TokenUsage | None = None,
+    final_answer: str | None = None,
+    if_lease_expired: bool = False,
+) -> Run | None:
+    """End an open run with ``status`` (conditional: None, and nothing changes, when it ended already).
+
+    What follows a recorded end, for every caller alike (executor, claim's outbox and reaper, cancel): the
+    auto-pause check after a failure, then ``services.on_run_finished`` (metrics, the Run Finished event).
+    Neither can undo or fail the transition: their errors are logged.
+    """
+    finished = services.store.finish_run(
+        schedule_id,
+        run_id,
+        status,
+        now or services.clock(),
+        reason=reason,
+        usage=usage,
+        final_answer=final_answer,
+        if_lease_expired=if_lease_expired,
+    )
+    if finished is None:
+        return None
+    if status in FAILURE_STATUSES:
+        from agentcron.application.schedules import pause_after_failures
+
+        try:
+            pause_after_failures(services, schedule_id, finished.outcome_reason or status.value)
+        except Exception:  # noqa: BLE001 - the next failure checks again
+            logger.exception("auto-pause check failed for schedule %s", schedule_id)
+    if services.on_run_finished is not None:
+        try:
+            services.on_run_finished(finished)
+        except Exception:  # noqa: BLE001 - a notification never fails a run
+            logger.exception("run-finished listener failed for %s/%s", schedule_id, run_id)
+    return finished
+
+
+def list_runs(
+    services: Services,
+    schedule_id: str,
+    *,
+    status: RunStatus | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> tuple[list[Run], str | None]:
+    """A page of the schedule's runs, newest first; ``ScheduleNotFound`` for an unknown schedule."""
+    require_schedule(services, schedule_id)
+    return services.store.list_runs(schedule_id, status=status, limit=limit, cursor=cursor)
+
+
+def get_run(services: Services, schedule_id: str, run_id: str) -> Run:
+    run = services.store.get_run(schedule_id, run_id)
+    if run is None:
+        raise RunNotFound(schedule_id, run_id)
+    return run
+
+
+def cancel_run(services: Services, schedule_id: str, run_id: str) -> tuple[Run, bool]:
+    """Cancel a run: ``(run, True)`` when it ended at once (it had not started), ``(run, False)`` when the
+    running agent was asked to stop at its next round. ``RunTerminal`` when it already ended.
+    """
+    run = get_run(services, schedule_id, run_id)
+    store = services.store
+    # The flag first: an executor that starts the run before the finish below still sees it and stops.
+    if not run.status.is_terminal and store.request_cancel(schedule_id, run_id):
+        if run.status == RunStatus.queued:
+            finished = finish_run(services, schedule_id, run_id, RunStatus.cancelled, reason=CANCEL_REASON)
+            if finished is not None:
+                return finished, True
+        return store.get_run(schedule_id, run_id) or run, False
+    current = get_run(services, schedule_id, run_id)
+    raise RunTerminal(schedule_id, run_id, current.status.value)

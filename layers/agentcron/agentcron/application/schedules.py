@@ -1,0 +1,201 @@
+"""Schedule use cases: create, read, list, edit (with pause and resume), delete, preview, upcoming, and the
+auto-pause that follows too many consecutive failures.
+
+The rules of WHEN a schedule fires live in the domain (:mod:`agentcron.planner`: the first fire, what an edit
+does to ``next_fire_at``); this module applies them and persists through the schedule repository, whose
+writes are conditional on the version read. An edit without ``expected_version`` re-reads and re-applies
+when something else moved the version meanwhile (a claim, an auto-pause): the one retry loop of edits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from agentcron.domain import planner
+from agentcron.application.patch import merge_patch
+from agentcron.exceptions import InvalidInput, ScheduleExists, ScheduleNotFound, VersionConflict
+from agentcron.models import SCHEDULE_ID_PATTERN, Schedule, ScheduleSpec, ScheduleState
+
+if TYPE_CHECKING:
+    from agentcron.application.services import Services
+
+log = logging.getLogger(__name__)
+
+EDIT_ATTEMPTS = 5  # re-reads of an edit without expected_version while claims keep moving the version
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    schedule: Schedule
+    version: int
+    replayed: bool = False  # the id existed already: an earlier try of the same request created it
+
+
+def _never_fires(spec: ScheduleSpec, now: datetime) -> InvalidInput:
+    field, message = planner.never_fires_reason(spec, now)
+    return InvalidInput(message, field=field)
+
+
+def create_schedule(services: Services, spec: ScheduleSpec, *, derived_id: str | None = None) -> CreateResult:
+    """Store a new schedule (version 1) with its first ``next_fire_at``.
+
+    ``created_at``/``updated_at`` come from the clock; an interval without ``anchor_at`` is anchored there
+    (the grid is fixed at creation). ``derived_id`` (from an Idempotency-Key) is the id when the spec names
+    none; if a schedule with that id exists, it is returned with ``replayed`` True. A spec that can never
+    fire is ``InvalidInput`` naming the field, enabled or not (enabling it later could never fire either).
+    """
+    now = services.clock()
+    changes: dict[str, Any] = {"created_at": now, "updated_at": now}
+    derived = derived_id is not None and spec.id is None
+    if spec.id is None:
+        changes["id"] = derived_id if derived else services.new_id()
+    spec = planner.anchored(spec.model_copy(update=changes))
+    first = planner.initial_next_fire(spec, now)
+    if first is None:
+        raise _never_fires(spec, now)
+    schedule = Schedule.model_validate(
+        {**spec.model_dump(), "state": ScheduleState(next_fire_at=first if spec.enabled else None)}
+    )
+    try:
+        services.store.insert_schedule(schedule)
+    except ScheduleExists:
+        found = services.store.get_schedule_versioned(spec.id) if derived else None
+        if found is None:
+            raise
+        return CreateResult(*found, replayed=True)
+    return CreateResult(schedule, 1)
+
+
+def get_schedule(services: Services, schedule_id: str) -> tuple[Schedule, int]:
+    """The schedule and its version (its ETag); ``ScheduleNotFound`` (also for an id no schedule can have)."""
+    found = services.store.get_schedule_versioned(schedule_id) if SCHEDULE_ID_PATTERN.match(schedule_id) else None
+    if found is None:
+        raise ScheduleNotFound(schedule_id)
+    return found
+
+
+def list_schedules(
+    services: Services, *, enabled: bool | None = None, limit: int = 50, cursor: str | None = None
+) -> tuple[list[Schedule], str | None]:
+    return services.store.list_schedules(enabled=enabled, limit=limit, cursor=cursor)
+
+
+def edited(old: Schedule, spec: ScheduleSpec, now: datetime) -> Schedule:
+    """``old`` with ``spec`` applied at ``now``: id and ``created_at`` kept, the interval grid kept, and
+    ``next_fire_at`` as :func:`agentcron.planner.next_fire_after_edit` says. ``InvalidInput`` when an edit
+    of the timing (or a resume) leaves no next fire."""
+    anchor = getattr(old.trigger, "anchor_at", None) or old.created_at
+    new = planner.anchored(spec.model_copy(update={"id": old.id, "created_at": old.created_at, "updated_at": now}), anchor)
+    nxt = planner.next_fire_after_edit(old, new, now)
+    if nxt is None and new.enabled and (not old.enabled or planner.timing_changed(old, new)):
+        raise _never_fires(new, now)
+    state = old.state.model_copy(update={"next_fire_at": nxt if new.enabled else None})
+    return Schedule.model_validate({**new.model_dump(), "state": state})
+
+
+def edit_schedule(
+    services: Services, schedule_id: str, changes: dict[str, Any], *, expected_version: int | None = None
+) -> tuple[Schedule, int]:
+    """Merge ``changes`` (PATCH semantics, :mod:`agentcron.application.patch`) into the schedule and store it.
+
+    With ``expected_version`` a schedule that moved on is a ``VersionConflict``; without it the edit is
+    re-read and re-applied up to ``EDIT_ATTEMPTS`` times. Returns the stored schedule and its new version.
+    """
+    for _ in range(EDIT_ATTEMPTS):
+        current, version = get_schedule(services, schedule_id)
+        if expected_version is not None and version != expected_version:
+            raise VersionConflict(f"Schedule {schedule_id} is at version {version}, not {expected_version}")
+        spec = ScheduleSpec.model_validate(merge_patch(current.spec, changes))
+        try:
+            saved = services.store.save_schedule(
+                edited(current, spec, services.clock()), expected_version=version
+            )
+        except VersionConflict:
+            if expected_version is not None:
+                raise
+            continue
+        return saved, version + 1
+    raise VersionConflict(f"Schedule {schedule_id} kept changing; the update was not applied")
+
+
+def pause_schedule(
+    services: Services, schedule_id: str, note: str | None = None, *, expected_version: int | None = None
+) -> tuple[Schedule, int]:
+    return edit_schedule(
+        services, schedule_id, {"enabled": False, "pause_note": note}, expected_version=expected_version
+    )
+
+
+def resume_schedule(
+    services: Services, schedule_id: str, *, expected_version: int | None = None
+) -> tuple[Schedule, int]:
+    """Enable again; the next fire is computed from now (the paused period is not caught up)."""
+    return edit_schedule(
+        services, schedule_id, {"enabled": True, "pause_note": None}, expected_version=expected_version
+    )
+
+
+def delete_schedule(services: Services, schedule_id: str, *, expected_version: int | None = None) -> None:
+    """Delete the schedule and its run records; ``ScheduleNotFound`` / ``VersionConflict``."""
+    if not SCHEDULE_ID_PATTERN.match(schedule_id):
+        raise ScheduleNotFound(schedule_id)
+    services.store.delete_schedule(schedule_id, expected_version=expected_version)
+
+
+def fire_times(spec: ScheduleSpec, after: datetime, count: int) -> list[datetime]:
+    """The next ``count`` fires of ``spec`` strictly after ``after`` (its window and DST policy applied)."""
+    return planner.timing_of(spec, expiring=False).upcoming(after, count)
+
+
+def preview(services: Services, spec: ScheduleSpec, count: int) -> list[datetime]:
+    """The next fires of an unsaved spec, as if it were created now."""
+    now = services.clock()
+    return fire_times(spec.model_copy(update={"created_at": now, "updated_at": now}), now, count)
+
+
+def upcoming(services: Services, schedule_id: str, count: int) -> tuple[Schedule, list[datetime]]:
+    """From the stored next fire while enabled; for a paused schedule, the fires it would have if resumed."""
+    schedule, _ = get_schedule(services, schedule_id)
+    nxt = schedule.state.next_fire_at
+    if not schedule.enabled:
+        return schedule, fire_times(schedule, services.clock(), count)
+    if nxt is None:
+        return schedule, []
+    return schedule, [nxt, *fire_times(schedule, nxt, count - 1)] if count > 1 else [nxt]
+
+
+def pause_after_failures(services: Services, schedule_id: str, reason: str) -> Schedule | None:
+    """Auto-pause: disable a schedule whose ``consecutive_failures`` reached ``max_consecutive_failures``.
+
+    Runs after a failed run's transition (not inside it: the spec is a document a counter expression cannot
+    edit). Conditional on the version read, so a success recorded meanwhile (counter reset) or a concurrent
+    edit makes it re-read; until it lands the schedule may claim once more, and a crash in between is
+    repaired by the next failure. Returns the paused schedule, None when no pause was due.
+    """
+    for _ in range(EDIT_ATTEMPTS):
+        found = services.store.get_schedule_versioned(schedule_id)
+        if found is None:
+            return None
+        schedule, version = found
+        limit, failures = schedule.max_consecutive_failures, schedule.state.consecutive_failures
+        if limit is None or not schedule.enabled or failures < limit:
+            return None
+        note = f"auto-paused after {failures} consecutive failures (last: {reason})"
+        paused = schedule.model_copy(
+            update={
+                "enabled": False,
+                "pause_note": note,
+                "updated_at": services.clock(),
+                "state": schedule.state.model_copy(update={"next_fire_at": None}),
+            }
+        )
+        try:
+            saved = services.store.save_schedule(paused, expected_version=version, min_failures=limit)
+        except VersionConflict:
+            continue
+        log.warning("schedule %s %s", schedule_id, note)
+        return saved
+    return None

@@ -1,0 +1,56 @@
+"""The adapters and settings the use cases work with, wired once per Lambda container (or per test)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from agentcron.clock import utcnow
+
+if TYPE_CHECKING:
+    from agentcron.config import Settings
+    from agentcron.models import Run
+    from agentcron.queue import RunQueue
+    from agentcron.sessions import SessionStore
+    from agentcron.store import Store
+
+
+@dataclass
+class Services:
+    """Settings, repositories, run queue, transcripts and the clock (the only source of "now")."""
+
+    settings: Settings
+    store: Store
+    queue: RunQueue
+    sessions: SessionStore
+    clock: Callable[[], datetime] = utcnow
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))  # ids of new schedules and run-nows
+    on_run_finished: Callable[[Run], None] | None = None  # after a run ends: metrics, the Run Finished event
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        dynamodb: Any = None,
+        sqs: Any = None,
+        s3: Any = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> Services:
+        """Adapters on the resources ``settings`` names; default boto3 clients for the ones not given."""
+        import boto3
+
+        from agentcron.queue import RunQueue
+        from agentcron.sessions import SessionStore
+        from agentcron.store import Store
+
+        return cls(
+            settings=settings,
+            store=Store.from_settings(settings, dynamodb or boto3.client("dynamodb")),
+            queue=RunQueue(sqs or boto3.client("sqs"), settings.run_queue_url),
+            sessions=SessionStore(s3 or boto3.client("s3"), settings.sessions_bucket),
+            clock=clock,
+        )

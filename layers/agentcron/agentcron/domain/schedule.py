@@ -1,0 +1,212 @@
+"""Schedules: what a user writes (the spec), what the system knows (the state), and what a run does."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from agentcron.domain.policies import DstPolicy, MisfirePolicy, OverlapPolicy, RetryPolicy, RunOncePolicy
+from agentcron.domain.triggers import TRIGGER_TYPES, Trigger
+from agentcron.domain.values import SCHEDULE_ID_PATTERN, DomainModel, check_range, to_utc
+
+# Upper bounds keep every value far from datetime and int overflow in claims and executions.
+_LIMIT_MAX = {"max_rounds": 1000, "max_total_tokens": 100_000_000, "max_duration_seconds": 7 * 24 * 3600}
+
+class ReasoningEffort(StrEnum):
+    none = "none"
+    low = "low"
+    medium = "medium"
+    high = "high"
+    xhigh = "xhigh"
+    max = "max"
+
+
+class RunLimits(DomainModel):
+    max_rounds: int = 8
+    max_total_tokens: int = 200_000
+    max_duration_seconds: int = 3600
+
+    @field_validator("max_rounds", "max_total_tokens", "max_duration_seconds")
+    @classmethod
+    def _positive(cls, v: int, info: Any) -> int:
+        return check_range(f"run_config.limits.{info.field_name}", v, 1, _LIMIT_MAX[info.field_name])
+
+
+class RunConfig(DomainModel):
+    """What a run does. Empty fields fall back to the deployment's defaults when the run starts."""
+
+    project_id: str | None = None
+    system_prompt: str | None = None
+    task_message: str | None = None
+    model: str | None = None  # "provider:model-id", e.g. "echo", "bedrock:amazon.nova-lite-v1:0"
+    reasoning_effort: ReasoningEffort | None = None
+    workspace_path: str | None = None
+    enhance_prompt: str | None = None
+    auto_execute: bool = False
+    tools: list[str] | None = None  # None: the provider's default tool set; [] disables tools
+    limits: RunLimits = Field(default_factory=RunLimits)
+    include_last_result: bool = False
+
+    @model_validator(mode="after")
+    def _task_when_executing(self) -> RunConfig:
+        if self.auto_execute and not (self.task_message or "").strip():
+            raise ValueError("run_config.task_message is required when auto_execute is true")
+        return self
+
+
+
+def _coerce_tagged(value: Any) -> Any:
+    """Accept ``"skip"`` as shorthand for ``{"type": "skip"}``."""
+    return {"type": value} if isinstance(value, str) else value
+
+
+class ScheduleSpec(DomainModel):
+    """What a user writes: when (trigger, timezone, window) and what (run_config), plus policies."""
+
+    id: str | None = None  # None: the create use case gives it one
+    name: str = Field(default="", validate_default=True)
+    enabled: bool = True
+    trigger: Trigger
+    timezone: str | None = None
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    misfire_policy: MisfirePolicy = Field(default_factory=RunOncePolicy)
+    overlap_policy: OverlapPolicy = OverlapPolicy.queue_one
+    run_config: RunConfig = Field(default_factory=RunConfig)
+    created_at: datetime | None = None  # stamped by the use case that stores the spec
+    updated_at: datetime | None = None
+    # agentcron additions
+    dst_policy: DstPolicy = Field(default_factory=DstPolicy)
+    retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
+    pause_note: str | None = None
+    # Operations: disable after this many consecutive failed/timed_out/cancelled runs (None = never), and
+    # stop firing at expires_at (slots at or after it are not run), so a forgotten schedule stops spending.
+    max_consecutive_failures: int | None = None
+    expires_at: datetime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        trigger = data.get("trigger")
+        if trigger is None:
+            raise ValueError("trigger is required")
+        if not isinstance(trigger, dict):
+            raise ValueError("trigger must be an object with a type")
+        kind = trigger.get("type")
+        if not kind:
+            raise ValueError(f"trigger.type is required (one of {', '.join(TRIGGER_TYPES)})")
+        if kind not in TRIGGER_TYPES:
+            raise ValueError(f"trigger.type must be one of {', '.join(TRIGGER_TYPES)}, got {kind!r}")
+        if "misfire_policy" in data:
+            data["misfire_policy"] = _coerce_tagged(data["misfire_policy"])
+        for key in ("run_config", "dst_policy", "retry_policy", "misfire_policy"):
+            if key in data and data[key] is None:
+                del data[key]
+        return data
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        if v is not None and not SCHEDULE_ID_PATTERN.match(v):
+            raise ValueError("id must be 1-64 characters of letters, digits, '-' or '_'")
+        return v
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("name is required")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = v.strip()
+        if not v:
+            raise ValueError("timezone must not be empty (omit it for UTC)")
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder, not a zone
+            raise ValueError(f"timezone is not a valid IANA timezone: {v}") from None
+        return v
+
+    @field_validator("start_at", "end_at", "created_at", "updated_at", "expires_at")
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else to_utc(v)
+
+    @field_validator("max_consecutive_failures")
+    @classmethod
+    def _failures(cls, v: int | None) -> int | None:
+        if v is not None and v < 1:
+            raise ValueError("max_consecutive_failures must be >= 1 (omit it to never auto-pause)")
+        return v
+
+    @model_validator(mode="after")
+    def _window(self) -> ScheduleSpec:
+        if self.start_at and self.end_at and self.start_at >= self.end_at:
+            raise ValueError("start_at must be earlier than end_at")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone or "UTC")
+
+
+class ScheduleState(DomainModel):
+    """What the system knows about a schedule; written by claims and run transitions, never by users."""
+
+    next_fire_at: datetime | None = None
+    last_scheduled_at: datetime | None = None
+    last_started_at: datetime | None = None
+    last_finished_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_failure_at: datetime | None = None
+    queued_run_count: int = 0
+    running_run_count: int = 0
+    consecutive_failures: int = 0
+    total_run_count: int = 0
+    total_success_count: int = 0
+    total_failure_count: int = 0
+    total_missed_count: int = 0
+    total_skipped_count: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @field_validator(
+        "next_fire_at",
+        "last_scheduled_at",
+        "last_started_at",
+        "last_finished_at",
+        "last_success_at",
+        "last_failure_at",
+    )
+    @classmethod
+    def _utc(cls, v: datetime | None) -> datetime | None:
+        return None if v is None else to_utc(v)
+
+    @property
+    def active_run_count(self) -> int:
+        return self.queued_run_count + self.running_run_count
+
+
+class Schedule(ScheduleSpec):
+    """A stored schedule: its spec plus its state. Stored ones always carry ``id`` and ``created_at``."""
+
+    state: ScheduleState = Field(default_factory=ScheduleState)
+
+    @property
+    def spec(self) -> ScheduleSpec:
+        return ScheduleSpec.model_validate(self.model_dump(exclude={"state"}))
+
+

@@ -1,0 +1,325 @@
+"""Timing: a trigger in its timezone, window and DST policy, and the next fire instant after a given one.
+
+:class:`Timing` is the value every caller asks "next fire after t?"; the module's functions are its
+implementation and the older keyword-argument form (``next_fire_after``, ``iter_fire_times``). Pure, no I/O.
+
+Every instant in and out is aware UTC (a naive input is read as UTC) with whole seconds. A schedule's window
+is ``start_at`` inclusive, ``end_at`` exclusive.
+
+``interval`` (``anchor_at + k * every_seconds`` for k >= 0, no drift) and ``once`` are plain UTC arithmetic;
+timezone and DST do not apply to them.
+
+``daily``, ``weekly``, ``monthly`` and ``cron`` are wall-clock triggers, evaluated in two steps:
+
+1. List the *wall-clock* slots (naive local datetimes) in order. The fixed kinds compute them directly; a
+   cron uses croniter on naive datetimes, where a day always has 24 hours, so croniter's own timezone
+   handling (which fires a fixed-hour slot twice on a fall-back day) never comes into play.
+2. Map each slot to real instants with zoneinfo's ``fold``:
+
+   - an unambiguous local time is one instant;
+   - a repeated local time (fall back) has two instants: the ``DstPolicy.repeat`` setting keeps the
+     ``first``, the ``last`` or ``both``;
+   - a local time in a spring-forward gap has none: ``DstPolicy.gap`` ``shift`` fires at the first instant
+     after the gap (several slots inside one gap collapse into that one instant), ``skip`` drops it.
+
+   A cron whose hour field is a wildcard or a step (``0 * * * *``, ``*/15 */2 * * *``, ``@hourly``) means
+   "every real instant whose local time matches": repeated local times fire at both instants, gap times do
+   not exist and do not fire, whatever the policy says. Every other cron (fixed hour: a number, list or
+   range) and the fixed kinds follow the policy.
+
+Cron syntax and its rules are in :mod:`agentcron.domain.cron`.
+
+Searches stop at ``HORIZON`` past the starting instant, so a cron that can never fire (``0 0 30 2 *``) or
+no longer fires (a past year) answers ``None`` at once instead of looping.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from agentcron.domain.cron import CRON_MACROS, HORIZON, CronError, CronExpr, parse_cron, validate_cron
+from agentcron.domain.policies import DstPolicy
+from agentcron.domain.triggers import (
+    CronTrigger,
+    DailyTrigger,
+    IntervalTrigger,
+    MonthlyTrigger,
+    OnceTrigger,
+    Trigger,
+    WeeklyTrigger,
+)
+from agentcron.domain.values import to_utc
+
+__all__ = [
+    "CRON_MACROS",
+    "HORIZON",
+    "Timing",
+    "iter_fire_times",
+    "next_fire_after",
+    "upcoming",
+    "validate_cron",
+]
+
+_DEFAULT_POLICY = DstPolicy()
+_EPSILON = timedelta(microseconds=1)
+_SECOND = timedelta(seconds=1)
+_DAY = timedelta(days=1)
+_MAX_OFFSET = timedelta(hours=26)  # beyond any UTC offset a zone has had
+
+
+# --------------------------------------------------------------------------- wall-clock slots
+
+WallSlots = Callable[[datetime], Iterator[datetime]]
+"""Given a naive local datetime, the trigger's wall-clock slots strictly after it, in order."""
+
+
+def _cron_slots(cron: CronExpr) -> WallSlots:
+    return cron.iter_after
+
+
+def _daily_slots(at: time, weekdays: frozenset[int] | None = None) -> WallSlots:
+    def slots(start: datetime) -> Iterator[datetime]:
+        day = start.date()
+        if datetime.combine(day, at) <= start:
+            day += _DAY
+        while True:
+            if weekdays is None or day.weekday() in weekdays:
+                yield datetime.combine(day, at)
+            day += _DAY
+
+    return slots
+
+
+def _monthly_slots(at: time, days: tuple[int, ...]) -> WallSlots:
+    def slots(start: datetime) -> Iterator[datetime]:
+        year, month = start.year, start.month
+        while True:
+            last = calendar.monthrange(year, month)[1]
+            for day in days:
+                if day > last:
+                    break  # days are sorted; the 31st is skipped in a month without one
+                slot = datetime(year, month, day, at.hour, at.minute, at.second)
+                if slot > start:
+                    yield slot
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+    return slots
+
+
+def _wall_slots(trigger: Any) -> tuple[WallSlots, bool]:
+    """The slot generator and whether the trigger fires on every matching instant (ignores DST policy)."""
+    if isinstance(trigger, CronTrigger):
+        try:
+            parsed = parse_cron(trigger.expr)
+        except CronError as exc:
+            raise ValueError(f"trigger.expr is not a valid cron expression: {exc}") from None
+        return _cron_slots(parsed), parsed.every_instant
+    at = time(trigger.hour, trigger.minute, trigger.second)
+    if isinstance(trigger, DailyTrigger):
+        return _daily_slots(at), False
+    if isinstance(trigger, WeeklyTrigger):
+        return _daily_slots(at, frozenset(day.index for day in trigger.weekdays)), False
+    if isinstance(trigger, MonthlyTrigger):
+        return _monthly_slots(at, tuple(sorted(set(trigger.days)))), False
+    raise TypeError(f"not a trigger: {type(trigger).__name__}")
+
+
+# --------------------------------------------------------------------------- local time -> instants
+
+
+def _utc(naive: datetime) -> datetime:
+    return naive.replace(tzinfo=UTC)
+
+
+def _offset_at(zone: tzinfo, instant: datetime) -> timedelta:
+    return instant.astimezone(zone).utcoffset()  # type: ignore[return-value]
+
+
+def _transition(zone: tzinfo, before: datetime, after: datetime) -> datetime:
+    """The instant in (before, after] where the zone's offset changes (tz data changes at whole seconds)."""
+    offset_before = _offset_at(zone, before)
+    low = before.replace(microsecond=0)
+    high = after if not after.microsecond else after.replace(microsecond=0) + _SECOND
+    while high - low > _SECOND:
+        middle = (low + (high - low) / 2).replace(microsecond=0)
+        if _offset_at(zone, middle) == offset_before:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
+def _instants(zone: tzinfo, wall: datetime, every_instant: bool, policy: DstPolicy) -> tuple[datetime, ...]:
+    """The real instants a wall-clock slot fires at, in order (none, one or two)."""
+    offset = wall.replace(tzinfo=zone).utcoffset()
+    offset_fold = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    if offset == offset_fold:
+        return (_utc(wall - offset),)
+    if offset > offset_fold:  # repeated local time: fold 0 is the first pass
+        first, last = _utc(wall - offset), _utc(wall - offset_fold)
+        if every_instant or policy.repeat == "both":
+            return (first, last)
+        return (first,) if policy.repeat == "first" else (last,)
+    # a gap: the instants a moment before and after it bracket the transition
+    if every_instant or policy.gap == "skip":
+        return ()
+    return (_transition(zone, _utc(wall - offset_fold), _utc(wall - offset)),)
+
+
+def _next_wall_clock(
+    slots: WallSlots, every_instant: bool, zone: tzinfo, after: datetime, policy: DstPolicy
+) -> datetime | None:
+    """The first instant strictly after ``after`` at which the wall-clock slots fire.
+
+    Slots after ``after``'s local time are mapped in order and the first one that fires wins: mapped
+    instants only go backwards inside a repeated hour, and there only from a later slot's first pass to an
+    earlier slot's second pass. That case is when ``after`` itself is in the first pass of a repeated hour:
+    slots between the start of that hour and ``after``'s local time fire again in the second pass, so the
+    earliest of them competes as well.
+    """
+    local = after.astimezone(zone)
+    wall = local.replace(tzinfo=None)
+    best: datetime | None = None
+    if local.fold == 0 and (every_instant or policy.repeat != "first"):
+        offset, offset_fold = local.utcoffset(), local.replace(fold=1).utcoffset()
+        if offset_fold < offset:  # in the first pass of a repeated hour
+            change = _transition(zone, after.replace(microsecond=0), after + (offset - offset_fold))
+            repeat_start = change.replace(tzinfo=None) + offset_fold
+            for slot in slots(repeat_start - _EPSILON):
+                if slot <= wall:
+                    best = _utc(slot - offset_fold)
+                break
+    limit = wall + HORIZON
+    for slot in slots(wall):
+        if slot > limit or (best is not None and _utc(slot) - _MAX_OFFSET > best):
+            break  # no UTC offset is large enough for this slot to fire before ``best``
+        fired = [instant for instant in _instants(zone, slot, every_instant, policy) if instant > after]
+        if fired:
+            return fired[0] if best is None else min(best, fired[0])
+    return best
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _zone(timezone: str | tzinfo | None) -> tzinfo:
+    if timezone is None:
+        return UTC
+    if isinstance(timezone, tzinfo):
+        return timezone
+    return ZoneInfo(timezone)
+
+
+def next_fire_after(
+    trigger: Any,
+    after: datetime,
+    *,
+    timezone: str | tzinfo | None = None,
+    start_at: datetime | None = None,
+    end_at: datetime | None = None,
+    dst_policy: DstPolicy | None = None,
+) -> datetime | None:
+    """The first fire instant strictly after ``after`` inside [start_at, end_at), or None when there is none.
+
+    ``trigger`` is one of the models' trigger classes, ``timezone`` an IANA name (None: UTC) used by the
+    wall-clock kinds only. An interval without ``anchor_at`` is anchored at ``after`` (whole seconds).
+    """
+    after = to_utc(after)
+    anchor = after.replace(microsecond=0)  # an interval's default anchor: the caller's ``after``
+    if start_at is not None:
+        after = max(after, to_utc(start_at) - _EPSILON)
+    end = to_utc(end_at) if end_at is not None else None
+    if end is not None and after >= end:
+        return None
+    if isinstance(trigger, IntervalTrigger):
+        anchor = trigger.anchor_at or anchor
+        step = timedelta(seconds=trigger.every_seconds)
+        fire = anchor + max(0, (after - anchor) // step + 1) * step
+    elif isinstance(trigger, OnceTrigger):
+        fire = trigger.at if trigger.at > after else None
+    else:
+        slots, every_instant = _wall_slots(trigger)
+        fire = _next_wall_clock(slots, every_instant, _zone(timezone), after, dst_policy or _DEFAULT_POLICY)
+    if fire is None or (end is not None and fire >= end):
+        return None
+    return fire
+
+
+def iter_fire_times(
+    trigger: Any,
+    after: datetime,
+    *,
+    until: datetime | None = None,
+    limit: int | None = None,
+    timezone: str | tzinfo | None = None,
+    start_at: datetime | None = None,
+    end_at: datetime | None = None,
+    dst_policy: DstPolicy | None = None,
+) -> Iterator[datetime]:
+    """Successive fire instants strictly after ``after``, up to and including ``until``, at most ``limit``.
+
+    Without ``until``, ``limit`` or ``end_at`` a recurring trigger never ends: bound it. An interval
+    without ``anchor_at`` is anchored once, at ``after``.
+    """
+    after = to_utc(after)
+    if isinstance(trigger, IntervalTrigger) and trigger.anchor_at is None:
+        trigger = trigger.model_copy(update={"anchor_at": after.replace(microsecond=0)})
+    stop = to_utc(until) if until is not None else None
+    count = 0
+    while limit is None or count < limit:
+        fire = next_fire_after(
+            trigger, after, timezone=timezone, start_at=start_at, end_at=end_at, dst_policy=dst_policy
+        )
+        if fire is None or (stop is not None and fire > stop):
+            return
+        yield fire
+        count += 1
+        after = fire
+
+
+def upcoming(trigger: Any, after: datetime, count: int, **kwargs: Any) -> list[datetime]:
+    """The next ``count`` fire instants after ``after`` (fewer when the trigger or its window ends)."""
+    return list(iter_fire_times(trigger, after, limit=count, **kwargs))
+
+
+@dataclass(frozen=True)
+class Timing:
+    """WHEN something fires: a trigger, its timezone (IANA; None is UTC), its window [start_at, end_at) and
+    its DST policy. Every question about fire times goes through one of these.
+
+    >>> timing = Timing(DailyTrigger(hour=9, minute=0), timezone="Europe/Berlin")
+    >>> timing.next_after(datetime(2026, 1, 5, tzinfo=UTC))
+    datetime.datetime(2026, 1, 5, 8, 0, tzinfo=datetime.timezone.utc)
+    """
+
+    trigger: Trigger
+    timezone: str | None = None
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    dst_policy: DstPolicy = field(default_factory=DstPolicy)
+
+    def next_after(self, after: datetime) -> datetime | None:
+        """The first fire strictly after ``after`` inside the window; None when there is none."""
+        return next_fire_after(self.trigger, after, **self._window())
+
+    def iter_after(
+        self, after: datetime, *, until: datetime | None = None, limit: int | None = None
+    ) -> Iterator[datetime]:
+        """Successive fires strictly after ``after``, up to and including ``until``, at most ``limit``."""
+        return iter_fire_times(self.trigger, after, until=until, limit=limit, **self._window())
+
+    def upcoming(self, after: datetime, count: int) -> list[datetime]:
+        return list(self.iter_after(after, limit=count))
+
+    def _window(self) -> dict[str, Any]:
+        return {
+            "timezone": self.timezone,
+            "start_at": self.start_at,
+            "end_at": self.end_at,
+            "dst_policy": self.dst_policy,
+        }

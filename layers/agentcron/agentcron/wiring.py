@@ -1,0 +1,44 @@
+"""The one wiring of the Lambda handlers: settings from the environment, the AWS adapters, the use cases'
+:class:`~agentcron.application.Services`, and what follows every run's end (its metrics, then its
+Run Finished event). Built once per container and reused while it is warm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from agentcron import telemetry
+from agentcron.application.services import Services
+from agentcron.clock import utcnow
+from agentcron.config import Settings
+
+if TYPE_CHECKING:
+    from agentcron.models import Run
+
+
+def build_services(
+    record: telemetry.Recorder,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    on_finished: Callable[[Run], None] | None = None,
+) -> Services:
+    """Services on the resources the environment names; ``record`` takes the handler's metrics and
+    ``on_finished`` (if any) sees each finished run first (e.g. to add it to the log keys)."""
+    import boto3
+
+    from agentcron.events import RunFinishedPublisher
+
+    settings = Settings.from_env()
+    services = Services.from_settings(settings, clock=clock)
+    publisher = RunFinishedPublisher(boto3.client("events"), settings.event_bus_name)
+    count = telemetry.run_finished_hook(record, publisher.publish)
+
+    def finished(run: Run) -> None:
+        if on_finished is not None:
+            on_finished(run)
+        count(run)
+
+    services.on_run_finished = finished
+    return services
