@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from agentcron.application import claim
+from agentcron.store import segments
 from agentcron.application.claim import LEASE_EXPIRED, SweepReport, run_sweeps, sweep
 from agentcron.models import RunStatus, ScheduleSpec, slot_run_id
 
@@ -263,8 +264,8 @@ def test_a_renewed_lease_is_not_reaped(stack):
     at = NOW + timedelta(days=1)
     run_sweep(stack, at)
     (run,) = all_runs(stack)
-    stack.store.start_run("s1", run.run_id, at, lease_seconds=100)
-    stack.store.renew_lease("s1", run.run_id, at + timedelta(seconds=90), lease_seconds=100)
+    started = stack.store.start_run("s1", run.run_id, at, lease_seconds=100)
+    assert segments.renew_lease(stack.store, started, 0, at + timedelta(seconds=90), lease_seconds=100)
     assert run_sweep(stack, at + timedelta(seconds=150)).timed_out == 0
     assert stack.store.get_run("s1", run.run_id).status == RunStatus.running
 

@@ -8,6 +8,7 @@ import pytest
 
 from agentcron import planner
 from agentcron.exceptions import RunNotFound, ScheduleNotFound
+from agentcron.store import segments
 from agentcron.models import Run, RunStatus, RunTrigger, ScheduleSpec, TokenUsage, slot_run_id
 from agentcron.store.codec import epoch_ms, epoch_seconds
 
@@ -133,10 +134,10 @@ def test_start_run_refuses_missing_and_terminal_runs(stack, queued):
 
 
 def test_renew_lease_only_for_running_runs(stack, queued):
-    assert stack.store.renew_lease("s1", queued.run_id, SLOT, lease_seconds=LEASE) is False
-    stack.store.start_run("s1", queued.run_id, SLOT, lease_seconds=60)
+    assert segments.renew_lease(stack.store, queued, 0, SLOT, lease_seconds=LEASE) is False
+    started = stack.store.start_run("s1", queued.run_id, SLOT, lease_seconds=60)
     later = SLOT + timedelta(seconds=50)
-    assert stack.store.renew_lease("s1", queued.run_id, later, lease_seconds=LEASE) is True
+    assert segments.renew_lease(stack.store, started, 0, later, lease_seconds=LEASE) is True
     assert raw(stack, queued)["open_until"] == {"N": str(epoch_ms(later + timedelta(seconds=LEASE)))}
     # The renewed lease is live: a duplicate message cannot take the run over.
     assert (
@@ -184,7 +185,7 @@ def test_terminal_means_terminal(stack, queued):
     assert stack.store.get_run("s1", queued.run_id) == first
     assert state(stack) == before_state
     assert stack.store.request_cancel("s1", queued.run_id) is False
-    assert stack.store.renew_lease("s1", queued.run_id, SLOT, lease_seconds=LEASE) is False
+    assert segments.renew_lease(stack.store, first, 0, SLOT, lease_seconds=LEASE) is False
 
 
 def test_failures_count_consecutively_until_a_success(stack):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agentcron import planner
-from agentcron.exceptions import ClaimConflict, ScheduleExists, ScheduleNotFound, VersionConflict
+from agentcron.exceptions import ServiceUnavailable, ClaimConflict, ScheduleExists, ScheduleNotFound, VersionConflict
 from agentcron.models import Run, RunStatus, RunTrigger, ScheduleSpec, slot_run_id
 from agentcron.store import shard_of
 from agentcron.store.codec import epoch_ms
@@ -182,6 +182,25 @@ def test_delete_removes_the_schedule_and_its_runs(stack):
     assert stack.store.get_run("keep", "keep-r") is not None
     with pytest.raises(ScheduleNotFound):
         stack.store.delete_schedule("s1")
+
+
+def test_a_delete_whose_runs_stay_unprocessed_fails_loudly(stack, monkeypatch):
+    """DynamoDB may leave items unprocessed (throttling): a delete must not report success while runs remain."""
+    stack.create_schedule(spec(), NOW)
+    run = Run(run_id=slot_run_id("s1", NOW), schedule_id="s1", scheduled_for=NOW, claimed_at=NOW)
+    assert stack.store.create_run(run, NOW, redelivery_seconds=120)
+    real = stack.store.client.batch_write_item
+    monkeypatch.setattr(
+        stack.store.client, "batch_write_item", lambda RequestItems: {"UnprocessedItems": RequestItems}
+    )
+    monkeypatch.setattr("agentcron.store.base.time.sleep", lambda seconds: None)
+    with pytest.raises(ServiceUnavailable, match="1 item\\(s\\) of .* could not be deleted"):
+        stack.store.delete_schedule("s1")
+    assert stack.store.get_run("s1", run.run_id) is not None  # still there, and the caller knows it
+    monkeypatch.setattr(stack.store.client, "batch_write_item", real)
+    with pytest.raises(ScheduleNotFound):
+        stack.store.delete_schedule("s1")  # the retry finishes the leftovers
+    assert stack.store.get_run("s1", run.run_id) is None
 
 
 def test_delete_with_stale_version_conflicts(stack):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 
 from botocore.exceptions import ClientError
+
+from agentcron.exceptions import ServiceUnavailable
 
 from agentcron.store.codec import decode_cursor, encode_cursor, epoch_ms, epoch_seconds, serialize, shard_of
 
@@ -18,6 +21,7 @@ TRANSACT_LIMIT = 100  # actions per TransactWriteItems
 BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
 CONDITION_FAILED = "ConditionalCheckFailed"
 FILTERED_PAGE = 100  # items evaluated per request of a filtered read
+BATCH_DELETE_ROUNDS = 8  # BatchWriteItem calls per page of deletes before giving up loudly
 
 
 def error_code(exc: ClientError) -> str:
@@ -157,14 +161,21 @@ class StoreBase:
             request["ExclusiveStartKey"] = last
 
     def _batch_delete(self, table: str, keys: list[dict[str, Any]]) -> None:
+        """Delete every key; unprocessed ones are retried with backoff, and any still left after
+        ``BATCH_DELETE_ROUNDS`` raise ``ServiceUnavailable`` (a delete never reports success while items remain)."""
         for start in range(0, len(keys), BATCH_WRITE_LIMIT):
             requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH_WRITE_LIMIT]]
             pending = {table: requests}
-            for _ in range(10):
+            for attempt in range(BATCH_DELETE_ROUNDS):
+                if attempt:
+                    time.sleep(min(2.0, 0.05 * 2**attempt))  # DynamoDB asks for backoff on unprocessed items
                 response = self.client.batch_write_item(RequestItems=pending)
                 pending = response.get("UnprocessedItems") or {}
                 if not pending:
                     break
+            if pending:
+                left = sum(len(requests) for requests in pending.values())
+                raise ServiceUnavailable(f"{left} item(s) of {table} could not be deleted; retry the delete")
 
     # ------------------------------------------------------------------ run record attributes
 

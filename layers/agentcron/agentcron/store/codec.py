@@ -235,11 +235,6 @@ class Update:
         self._set.append(f"{self.n(attribute)} = {self.v(value)}")
         return self
 
-    def set_expr(self, attribute: str, expression: str) -> Update:
-        """SET to an expression written with ``self.n``/``self.v`` placeholders."""
-        self._set.append(f"{self.n(attribute)} = {expression}")
-        return self
-
     def remove(self, attribute: str) -> Update:
         self._remove.append(self.n(attribute))
         return self

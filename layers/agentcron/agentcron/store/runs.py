@@ -195,12 +195,6 @@ class RunsMixin(StoreBase):
         if not self._update_run(schedule_id, run_id, update):
             raise RunNotFound(schedule_id, run_id)
 
-    def renew_lease(self, schedule_id: str, run_id: str, now: datetime, *, lease_seconds: int) -> bool:
-        """Extend a running run's lease to ``now + lease_seconds``; False when the run is not running."""
-        update = Update().set("open_until", epoch_ms(now + timedelta(seconds=lease_seconds)))
-        update.when(f"{update.n('status')} = {update.v(RunStatus.running.value)}")
-        return self._update_run(schedule_id, run_id, update)
-
     def request_cancel(self, schedule_id: str, run_id: str) -> bool:
         """Flag an open run for cancellation (the executor checks the flag); False when it is not open."""
         update = Update().set("cancel_requested", True)
