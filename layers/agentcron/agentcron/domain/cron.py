@@ -203,6 +203,9 @@ def _plain(spec: _Spec, item: str) -> range:
     return range(low, max(low, spec.step_top) + 1, step)
 
 
+_DAY_SPECIAL = re.compile(r"L(?:-[0-9]+)?W?|[0-9]+W|[0-9]*L[0-9]*")  # L, LW, L-n, nW, nL, Ln
+
+
 def _check_item(spec: _Spec, item: str, text: str) -> str:
     """Refusals common to every field; the item upper-cased."""
     if not item:
@@ -218,7 +221,7 @@ def _check_item(spec: _Spec, item: str, text: str) -> str:
         )
     if "#" in item and spec is not _DOW:
         raise _fail(spec, f"'#' is only allowed in the day-of-week field: {_q(item)}")
-    if not spec.names and spec is not _DOM and ("L" in upper or "W" in upper):
+    if not spec.names and spec is not _DOM and _DAY_SPECIAL.fullmatch(upper.partition("/")[0]):
         raise _fail(spec, f"'L' and 'W' are only allowed in the day fields: {_q(item)}")
     return upper
 
