@@ -243,6 +243,12 @@ def test_last_sunday_with_0_or_7(spelling):
     assert upcoming(f"0 0 * * {spelling}", dt(2026, 1, 1), 3) == [dt(2026, 1, 25), dt(2026, 2, 22), dt(2026, 3, 29)]
 
 
+def test_the_last_weekday_is_the_last_day_itself_when_the_month_ends_on_it():
+    # 31 July 2026 is a Friday and 31 May 2026 a Sunday: not the week before
+    assert upcoming("0 0 * * 5L", dt(2026, 7, 1), 2) == [dt(2026, 7, 31), dt(2026, 8, 28)]
+    assert upcoming("0 0 * * 0L", dt(2026, 5, 1), 2) == [dt(2026, 5, 31), dt(2026, 6, 28)]
+
+
 def test_hash_is_the_nth_weekday_and_a_missing_fifth_skips_the_month():
     assert upcoming("0 0 * * 5#3", dt(2026, 1, 1), 3) == [dt(2026, 1, 16), dt(2026, 2, 20), dt(2026, 3, 20)]
     assert upcoming("0 0 * * fri#5", dt(2026, 1, 1), 4) == [dt(2026, 1, 30), dt(2026, 5, 29), dt(2026, 7, 31),
