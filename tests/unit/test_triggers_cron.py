@@ -131,10 +131,10 @@ def test_window():
         ("* * * 13 *", "out of range"),
         ("* * * * 8", "out of range"),
         ("60 * * * * *", "out of range"),
-        ("0 0 0 1 1 * 2150", "out of range"),
+        ("0 0 0 1 1 * 10000", "out of range"),
         ("*/0 * * * *", "step"),
-        ("1-70 * * * *", "out of bands"),
-        ("a b c d e", "not acceptable"),
+        ("1-70 * * * *", "out of range 0-59"),
+        ("a b c d e", "is not a number"),
         ("? * * * *", "question mark"),
         ("H * * * *", "H, R"),
         ("0 R * * *", "H, R"),
@@ -148,7 +148,7 @@ def test_invalid_crons_are_rejected_with_a_reason(expr, reason):
 
 def test_valid_crons_are_accepted():
     for expr in ("* * * * *", "0 0 * * 0", "0 0 * * 7", "0 0 1,15 * *", "5-10/2 * * * *", " 0  9 * * 1-5 ",
-                 "0 0 9 * * *", "0 0 9 * * * 2030", "0 0 30 2 *", "0 12 * * mon#1", "0 0 15w * *"):
+                 "0 0 9 * * *", "0 0 9 * * * 2030", "0 12 * * mon#1", "0 0 15w * *"):
         assert validate_cron(expr) is None, expr
 
 
@@ -160,20 +160,23 @@ def test_the_model_reports_the_reason_on_the_field():
     assert "expected 5, 6 or 7 fields" in errors[0].message
 
 
-def test_a_cron_that_can_never_fire_returns_none_quickly():
+def test_a_cron_that_can_never_fire_is_refused_naming_why():
+    # It would be a schedule that never runs: a 400 at create, not a silent one (the cron issue's rule).
     for expr in ("0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 0 31 2 * *"):
-        started = time.perf_counter()
-        assert next_fire_after(cron(expr), utc(2026, 1, 1), timezone="America/New_York") is None
-        assert list(iter_fire_times(cron(expr), utc(2026, 1, 1))) == []
-        assert time.perf_counter() - started < 1.0
+        assert "can never fire" in validate_cron(expr), expr
 
 
-def test_rare_crons_within_the_horizon_and_beyond_it():
+def test_a_cron_whose_years_are_past_has_no_next_fire():
+    assert next_fire_after(cron("0 0 0 1 1 * 2030"), utc(2031, 1, 1)) is None
+    assert list(iter_fire_times(cron("0 0 0 1 1 * 2030"), utc(2031, 1, 1))) == []
+
+
+def test_rare_crons_are_found_however_far_away():
     assert next_fire_after(cron("0 0 29 2 *"), utc(2026, 1, 1)) == utc(2028, 2, 29)
     assert next_fire_after(cron("0 0 0 1 1 * 2031"), utc(2026, 1, 1)) == utc(2031, 1, 1)
-    # the search stops at the horizon (about five years): a slot further away is not found
-    assert next_fire_after(cron("0 0 0 1 1 * 2040"), utc(2026, 1, 1)) is None
-    assert next_fire_after(cron("0 0 0 1 1 * 2040"), utc(2036, 1, 1)) == utc(2040, 1, 1)
+    # no fixed horizon hides a real fire, however far away it is
+    assert next_fire_after(cron("0 0 0 1 1 * 2040"), utc(2026, 1, 1)) == utc(2040, 1, 1)
+    assert next_fire_after(cron("0 0 0 1 1 * 2150"), utc(2026, 1, 1)) == utc(2150, 1, 1)
 
 
 def test_results_are_aware_utc_whole_seconds():

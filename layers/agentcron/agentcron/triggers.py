@@ -5,7 +5,6 @@ It lives in :mod:`agentcron.domain.timing`; cron parsing in :mod:`agentcron.doma
 
 from agentcron.domain.timing import (
     CRON_MACROS,
-    HORIZON,
     Timing,
     iter_fire_times,
     next_fire_after,
@@ -13,4 +12,4 @@ from agentcron.domain.timing import (
     validate_cron,
 )
 
-__all__ = ["CRON_MACROS", "HORIZON", "Timing", "iter_fire_times", "next_fire_after", "upcoming", "validate_cron"]
+__all__ = ["CRON_MACROS", "Timing", "iter_fire_times", "next_fire_after", "upcoming", "validate_cron"]

@@ -29,8 +29,8 @@ timezone and DST do not apply to them.
 
 Cron syntax and its rules are in :mod:`agentcron.domain.cron`.
 
-Searches stop at ``HORIZON`` past the starting instant, so a cron that can never fire (``0 0 30 2 *``) or
-no longer fires (a past year) answers ``None`` at once instead of looping.
+No fixed horizon: the cron engine answers ``None`` only for an expression that never fires again (a past
+year), however far away its next slot is; an expression that can never fire is refused when parsed.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agentcron.domain.cron import CRON_MACROS, HORIZON, CronError, CronExpr, parse_cron, validate_cron
+from agentcron.domain.cron import MACROS as CRON_MACROS
+from agentcron.domain.cron import CronError, CronExpr, parse_cron, validate_cron
 from agentcron.domain.policies import DstPolicy
 from agentcron.domain.triggers import (
     CronTrigger,
@@ -57,7 +58,6 @@ from agentcron.domain.values import to_utc
 
 __all__ = [
     "CRON_MACROS",
-    "HORIZON",
     "Timing",
     "iter_fire_times",
     "next_fire_after",
@@ -194,9 +194,8 @@ def _next_wall_clock(
                 if slot <= wall:
                     best = _utc(slot - offset_fold)
                 break
-    limit = wall + HORIZON
     for slot in slots(wall):
-        if slot > limit or (best is not None and _utc(slot) - _MAX_OFFSET > best):
+        if best is not None and _utc(slot) - _MAX_OFFSET > best:
             break  # no UTC offset is large enough for this slot to fire before ``best``
         fired = [instant for instant in _instants(zone, slot, every_instant, policy) if instant > after]
         if fired:
