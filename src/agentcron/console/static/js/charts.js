@@ -5,12 +5,20 @@ import { STATUSES, clock, duration, instant, when, VIEWER_ZONE } from "./format.
 
 const WIDTH = 1000;
 
+const DAY_LABEL = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+
+function tickLabel(at, span) {
+  if (span > 36 * 3600000) return DAY_LABEL.format(new Date(at));
+  const text = clock(new Date(at));
+  return span < 15 * 60000 ? text : text.slice(0, 5);
+}
+
 function axis(from, to, ticks) {
   // HTML labels under an SVG that stretches to its box: they stay legible at any width.
   const row = h("div", { class: "axis", "aria-hidden": "true" });
   for (let i = 0; i <= ticks; i += 1) {
     const at = from + ((to - from) * i) / ticks;
-    const label = h("span", { text: clock(new Date(at)).slice(0, 5) });
+    const label = h("span", { text: tickLabel(at, to - from) });
     label.style.left = `${(100 * i) / ticks}%`;
     row.append(label);
   }

@@ -39,6 +39,12 @@ export function s(tag, attrs, ...children) {
   return el;
 }
 
+/** Append children to an existing element, skipping null, undefined and false (unlike Element.append). */
+export function add(el, ...children) {
+  append(el, children);
+  return el;
+}
+
 export function clear(el) {
   while (el.firstChild) el.firstChild.remove();
   return el;

@@ -170,6 +170,12 @@ export function everyWords(seconds) {
   return `every ${n} seconds`;
 }
 
+/** "1 hour", "90 seconds". */
+export function lengthWords(seconds) {
+  const words = everyWords(seconds).replace(/^every /, "");
+  return /^\d/.test(words) ? words : `1 ${words}`;
+}
+
 export function ordinal(n) {
   const tens = n % 100;
   if (tens >= 11 && tens <= 13) return `${n}th`;

@@ -2,7 +2,7 @@
 // (nothing is saved); the API's validation errors appear next to the field they name. Save creates
 // (POST, with an Idempotency-Key) or updates (PATCH with If-Match = the ETag read; a 409 is reported).
 
-import { h, uid } from "../dom.js";
+import { add, h, uid } from "../dom.js";
 import { ApiError, newKey, request, seg } from "../api.js";
 import {
   VIEWER_ZONE, cronMeaning, dstNotes, parseWhen, relative, validZone, when, whenInput, zoneAbbrev,
@@ -49,7 +49,7 @@ function defaults() {
     name: "", enabled: true, timezone: VIEWER_ZONE,
     trigger: { type: "daily", hour: 9, minute: 0, second: 0 },
     misfire_policy: { type: "run_once" }, overlap_policy: "queue_one", dst_policy: { gap: "shift", repeat: "first" },
-    run_config: { model: "", task_message: "", auto_execute: true, limits: { max_rounds: 8, max_total_tokens: 200000, max_duration_seconds: 3600 } },
+    run_config: { model: "", task_message: "", auto_execute: false, limits: { max_rounds: 8, max_total_tokens: 200000, max_duration_seconds: 3600 } },
   };
 }
 
@@ -235,7 +235,7 @@ export async function formPage(main, ctx) {
         h("a", { class: "button secondary", href: editing ? `#/schedules/${seg(id)}` : "#/schedules", text: "Cancel" }))),
   );
 
-  main.append(
+  add(main, 
     h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/schedules", text: "Schedules" }),
       editing ? [" / ", h("a", { href: `#/schedules/${seg(id)}`, text: start.name || id })] : null),
     h("h1", { text: editing ? `Edit ${start.name || id}` : "Create schedule" }),

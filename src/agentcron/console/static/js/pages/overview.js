@@ -1,7 +1,7 @@
 // Overview: the next 24 hours of fire times across all schedules on one timeline, runs by status over the
 // last 24 hours, and every schedule's health with the ones failing now first.
 
-import { badge, h, update } from "../dom.js";
+import { add, badge, h, update } from "../dom.js";
 import { ApiError, listRuns, listSchedules, mapLimit, request, seg } from "../api.js";
 import { statusBars, upcomingLanes } from "../charts.js";
 import { failingNow, lastRun, relative, triggerWords } from "../format.js";
@@ -17,7 +17,7 @@ export async function overviewPage(main, ctx) {
   const ahead = h("div", {});
   const behind = h("div", {});
   const note = h("p", { class: "hint" });
-  main.append(
+  add(main, 
     h("div", { class: "page-head" }, h("h1", { text: "Overview" })),
     h("section", { class: "card", "aria-labelledby": "health-h" }, h("h2", { id: "health-h", text: "Schedules, failing first" }), health),
     h("section", { class: "card", "aria-labelledby": "ahead-h" }, h("h2", { id: "ahead-h", text: "Next 24 hours" }), ahead),
@@ -52,8 +52,8 @@ export async function overviewPage(main, ctx) {
           const last = lastRun(runs);
           const failing = failingNow(s, runs);
           return h("tr", { class: failing ? "failing" : null },
-            h("td", { "data-label": "Name" }, h("a", { href: `#/schedules/${seg(s.id)}`, class: "strong", text: s.name || s.id }),
-              h("span", { class: "muted trigger", text: triggerWords(s) })),
+            h("td", { "data-label": "Name" }, h("div", { class: "stack" }, h("a", { href: `#/schedules/${seg(s.id)}`, class: "strong", text: s.name || s.id }),
+              h("span", { class: "muted", text: triggerWords(s) }))),
             h("td", { "data-label": "Health" }, failing ? badge("failed", `failing now${s.state && s.state.consecutive_failures ? ` (${s.state.consecutive_failures} in a row)` : ""}`) : badge("success", "ok")),
             h("td", { "data-label": "Last run" }, last ? h("span", { class: "stack" }, badge(last.status), h("span", { class: "muted", text: relative(last.completed_at || last.scheduled_for) })) : h("span", { class: "muted", text: "none in 24 h" })),
             h("td", { "data-label": "Success", text: rateText(runs.slice(0, 20)) }),

@@ -1,7 +1,7 @@
 // One run: status, slot, lag, duration, tokens, outcome, and the transcript of its agent session rendered as
 // a conversation. Cancel while it is queued or running. Polls while the run is open.
 
-import { badge, h, update } from "../dom.js";
+import { add, badge, h, update } from "../dom.js";
 import { ApiError, request, seg } from "../api.js";
 import { OPEN, VIEWER_ZONE, duration, relative, tokens, when } from "../format.js";
 
@@ -64,7 +64,7 @@ export async function runPage(main, ctx) {
   const scheduleLink = h("a", { href: `#/schedules/${seg(scheduleId)}`, text: scheduleId });
 
   ctx.title(`Run ${runId}`);
-  main.append(
+  add(main, 
     h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/schedules", text: "Schedules" }), " / ", scheduleLink),
     h("div", { class: "page-head" }, h("h1", { class: "run-title" }, "Run ", h("span", { class: "id", text: runId }))),
     status, actions, message,

@@ -1,17 +1,17 @@
 // One schedule: its state and upcoming fire times, the run history as a timeline and a table, and the
 // actions Run now, Pause (with a note), Resume, Backfill (a range), Edit and Delete. Runs update by polling.
 
-import { badge, h, update } from "../dom.js";
+import { add, badge, h, update } from "../dom.js";
 import { ApiError, newKey, request, seg } from "../api.js";
 import { openDialog } from "../dialog.js";
 import { runTimeline } from "../charts.js";
 import {
-  OPEN, VIEWER_ZONE, duration, everyWords, parseWhen, projectOf, relative, tokens, triggerWords, when, whenInput,
+  OPEN, VIEWER_ZONE, duration, lengthWords, parseWhen, projectOf, relative, tokens, triggerWords, when, whenInput,
   zoneAbbrev,
 } from "../format.js";
 import { rateText, stateCell } from "./schedules.js";
 
-const PAGE = 50;
+const PAGE = 25;
 
 export function runLink(run) {
   return `#/schedules/${seg(run.schedule_id)}/runs/${seg(run.run_id)}`;
@@ -23,15 +23,19 @@ export function runsTable(runs, { caption }) {
     h("caption", { class: "visually-hidden", text: caption }),
     h("thead", {}, h("tr", {}, ["Run", "Status", "Trigger", `Slot (${VIEWER_ZONE})`, "Lag", "Duration", "Tokens", "Reason"]
       .map((t) => h("th", { scope: "col", text: t })))),
-    h("tbody", {}, runs.map((r) => h("tr", {},
-      h("td", { "data-label": "Run", class: "id-cell" }, h("a", { href: runLink(r), text: r.run_id })),
-      h("td", { "data-label": "Status" }, badge(r.status)),
-      h("td", { "data-label": "Trigger", text: r.trigger }),
-      h("td", { "data-label": "Slot" }, h("time", { datetime: r.scheduled_for, text: when(r.scheduled_for) })),
-      h("td", { "data-label": "Lag", text: duration(r.dispatch_lag_ms) }),
-      h("td", { "data-label": "Duration", text: duration(r.execution_duration_ms) }),
-      h("td", { "data-label": "Tokens", text: r.usage && (r.usage.input_tokens || r.usage.output_tokens) ? tokens(r.usage) : "—" }),
-      h("td", { "data-label": "Reason", class: "reason", text: r.outcome_reason || "" }))))));
+    h("tbody", {}, runs.map((r) => {
+      const usage = r.usage || {};
+      const cell = (label, value, extra = {}) => h("td", { "data-label": label, class: [extra.class, value === null && "na"], ...extra.attrs }, value ?? "—");
+      return h("tr", {},
+        h("td", { "data-label": "Run", class: "id-cell" }, h("a", { href: runLink(r), text: r.run_id })),
+        h("td", { "data-label": "Status" }, badge(r.status)),
+        cell("Trigger", r.trigger),
+        h("td", { "data-label": "Slot" }, h("time", { datetime: r.scheduled_for, text: when(r.scheduled_for) })),
+        cell("Lag", r.dispatch_lag_ms === null || r.dispatch_lag_ms === undefined ? null : duration(r.dispatch_lag_ms)),
+        cell("Duration", r.execution_duration_ms === null || r.execution_duration_ms === undefined ? null : duration(r.execution_duration_ms)),
+        cell("Tokens", usage.input_tokens || usage.output_tokens ? tokens(usage) : null),
+        cell("Reason", r.outcome_reason || null, { class: "reason" }));
+    })));
 }
 
 function fieldErrorsIn(form, err, fields) {
@@ -71,7 +75,7 @@ function details(s) {
     ["Task", config.task_message || "—"],
     ["Tools", config.tools === null || config.tools === undefined ? "model default" : config.tools.length ? config.tools.join(", ") : "none"],
     ["Auto-execute", config.auto_execute ? "yes" : "no (runs prepare the session only)"],
-    ["Limits", `${limits.max_rounds ?? 8} rounds, ${(limits.max_total_tokens ?? 200000).toLocaleString()} tokens, ${everyWords(limits.max_duration_seconds ?? 3600).replace("every ", "")}`],
+    ["Limits", `${limits.max_rounds ?? 8} rounds, ${(limits.max_total_tokens ?? 200000).toLocaleString()} tokens, ${lengthWords(limits.max_duration_seconds ?? 3600)}`],
     ["Runs", `${state.total_run_count || 0} (${state.total_success_count || 0} ok, ${state.total_failure_count || 0} failed, ${state.total_missed_count || 0} missed, ${state.total_skipped_count || 0} skipped)`],
     ["Active", `${state.queued_run_count || 0} queued, ${state.running_run_count || 0} running`],
     ["Tokens used", tokens(state)],
@@ -109,7 +113,7 @@ export async function schedulePage(main, ctx) {
   const table = h("div", { class: "table-area" });
   const more = h("div", {});
 
-  main.append(
+  add(main, 
     h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/schedules", text: "Schedules" })),
     h("div", { class: "page-head" }, heading), meta, actions, notice, actionError,
     h("div", { class: "columns" },

@@ -1,7 +1,7 @@
 // Schedules: the landing page. Every schedule with its trigger in words, next fire (your zone and its own),
 // last run, success rate of recent runs and state; filters by project and status, search by name.
 
-import { badge, h, update } from "../dom.js";
+import { add, badge, h, update } from "../dom.js";
 import { ApiError, listRuns, listSchedules, mapLimit } from "../api.js";
 import {
   VIEWER_ZONE, failingNow, lastRun, projectOf, relative, successRate, triggerWords, when, zoneAbbrev,
@@ -55,7 +55,7 @@ export async function schedulesPage(main, ctx) {
   const body = h("div", { class: "table-area" }, h("p", { class: "muted", text: "Loading schedules…" }));
   const count = h("p", { class: "muted count", "aria-live": "polite" });
 
-  main.append(
+  add(main, 
     h("div", { class: "page-head" },
       h("h1", { text: "Schedules" }),
       h("button", { type: "button", class: "button primary", text: "Create schedule", onclick: () => ctx.go("#/schedules/new") })),
@@ -92,8 +92,8 @@ export async function schedulesPage(main, ctx) {
     const last = lastRun(runs);
     const failing = failingNow(s, runs);
     return h("tr", { class: failing ? "failing" : null },
-      h("td", { "data-label": "Name" }, h("a", { href: `#/schedules/${encodeURIComponent(s.id)}`, class: "strong", text: s.name || s.id }),
-        s.name && s.name !== s.id ? h("span", { class: "muted id", text: s.id }) : null),
+      h("td", { "data-label": "Name" }, h("div", { class: "stack" }, h("a", { href: `#/schedules/${encodeURIComponent(s.id)}`, class: "strong", text: s.name || s.id }),
+        s.name && s.name !== s.id ? h("span", { class: "muted id", text: s.id }) : null)),
       h("td", { "data-label": "Project", text: projectOf(s) }),
       h("td", { "data-label": "Trigger", class: "trigger", text: triggerWords(s) }),
       h("td", { "data-label": "Next fire" }, nextFireCell(s)),
