@@ -331,7 +331,10 @@ export function cronMeaning(expr) {
   }
 
   const days = [];
-  const domText = isAny(dom) ? null : dom === "L" ? "the last day of the month" : isNums(dom) ? `day ${joinWords(dom.split(","))} of the month` : `day-of-month ${dom}`;
+  const domText = isAny(dom) ? null : dom === "L" ? "the last day of the month"
+    : /^\d+$/.test(dom) ? `day ${dom} of the month`
+      : /^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(dom) ? `days ${joinWords(dom.split(",").map((p) => p.replace("-", "–")))} of the month`
+        : `day-of-month ${dom}`;
   const dowText = isAny(dow) ? null : dowWords(dow) || `day-of-week ${dow}`;
   if (domText && dowText) days.push(`on ${domText} or on ${dowText}`);
   else if (domText) days.push(`on ${domText}`);
