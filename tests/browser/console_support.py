@@ -70,4 +70,5 @@ def screenshot(page: Any, name: str) -> None:
     """docs/screenshots/<name>-<width>.png, the whole page."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"]
+    page.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True, animations="disabled")

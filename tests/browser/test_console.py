@@ -392,19 +392,15 @@ def test_the_console_fits_a_phone_screen(phone: Any, local_stack: LocalStack) ->
     wait_for_run(phone, local_stack, "heartbeat")
     _, _, body = local_stack.api("GET", "/schedules/heartbeat/runs?status=success&limit=1")
     run_id = body["runs"][0]["run_id"]
-    for fragment, heading, name in (
-        ("", "Schedules", "schedules"),
-        ("#/schedules/heartbeat", "Heartbeat", "schedule"),
-        (f"#/schedules/heartbeat/runs/{run_id}", None, "run"),
-        ("#/schedules/new", "Create schedule", "form"),
-        ("#/overview", "Overview", "overview"),
+    for fragment, ready, name in (
+        ("", "table.grid tbody tr >> nth=4", "schedules"),
+        ("#/schedules/heartbeat", "table.runs", "schedule"),
+        (f"#/schedules/heartbeat/runs/{run_id}", "ol.conversation", "run"),
+        ("#/schedules/new", "ol.preview li >> nth=9", "form"),
+        ("#/overview", "svg.bars", "overview"),
     ):
         open_console(phone, local_stack, fragment)
-        if heading:
-            expect(phone.get_by_role("heading", name=heading, exact=True)).to_be_visible()
-        else:
-            expect(phone.locator("ol.conversation")).to_be_visible()
-        phone.wait_for_timeout(300)
+        expect(phone.locator(ready)).to_be_visible()
         no_horizontal_scroll(phone)
         screenshot(phone, name)
 
