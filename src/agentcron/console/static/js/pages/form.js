@@ -8,7 +8,7 @@ import {
   VIEWER_ZONE, cronMeaning, dstNotes, parseWhen, relative, validZone, when, whenInput, zoneAbbrev,
 } from "../format.js";
 
-const KINDS = [["interval", "Interval"], ["once", "Once"], ["daily", "Daily"], ["weekly", "Weekly"], ["monthly", "Monthly"], ["cron", "Cron"]];
+const KINDS = ["interval", "once", "daily", "weekly", "monthly", "cron"].map((k) => [k, k]);
 const UNITS = [["seconds", 1], ["minutes", 60], ["hours", 3600], ["days", 86400]];
 const WEEKDAYS = [["mon", "Mon"], ["tue", "Tue"], ["wed", "Wed"], ["thu", "Thu"], ["fri", "Fri"], ["sat", "Sat"], ["sun", "Sun"]];
 const MISFIRE = [
