@@ -40,7 +40,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "weekday-digest": {
         "name": "Weekday digest",
-        "trigger": {"type": "weekly", "weekdays": ["mon", "tue", "wed", "thu", "fri"], "hour": 9, "minute": 0},
+        "trigger": {"type": "weekly", "weekdays": ["mon", "tue", "wed", "thu", "fri"], "hour": 9,
+                    "minute": 0},
         "timezone": "Europe/Berlin",
         "run_config": {"project_id": "reports", "model": "echo", "task_message": "Write the digest.",
                        "auto_execute": True},
@@ -147,7 +148,8 @@ def problems() -> Problems:
 
 
 def _page(browser: Any, problems: Problems, width: int, height: int) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="en-GB", timezone_id="UTC")
+    viewport = {"width": width, "height": height}
+    context = browser.new_context(viewport=viewport, locale="en-GB", timezone_id="UTC")
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.on("console", problems.console)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ class LocalStack:
     def api(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         """One API call: (status, headers, JSON body)."""
         data = None if body is None else json.dumps(body).encode()
-        sent = {"Content-Type": "application/json", **(headers or {})} if data is not None else dict(headers or {})
+        sent = dict(headers or {})
+        if data is not None:
+            sent.setdefault("Content-Type", "application/json")
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=sent)
         try:
             with urllib.request.urlopen(request, timeout=10) as response:

@@ -146,8 +146,8 @@ def test_a_transcript_shows_tool_calls_and_collapses_long_results(page: Any, loc
         "messages": [
             {"role": "system", "content": "You check systems."},
             {"role": "user", "content": "Check the disks."},
-            {"role": "assistant", "content": "",
-             "tool_calls": [{"id": "call-1", "name": "http_fetch", "arguments": {"url": "https://status.example/disks"}}]},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"id": "call-1", "name": "http_fetch", "arguments": {"url": "https://status.example/disks"}}]},
             {"role": "tool", "tool_call_id": "call-1", "content": long_result},
             {"role": "assistant", "content": "The disks are fine."},
         ],

@@ -48,7 +48,9 @@ def api(stack: Any, load_handler: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         yield server, recorder
 
 
-def request(url: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> tuple:
+def request(
+    url: str, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+) -> tuple:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
@@ -74,8 +76,10 @@ def test_the_local_stack_serves_the_console_beside_the_api(api: Any) -> None:
     assert status == 302 and headers["location"] == "/console"
     status, headers, raw = request(server.url, "HEAD", "/console/js/app.js")
     assert status == 200 and raw == b"" and int(headers["content-length"]) > 0
-    for path in ("/console/../setup.py", "/console/%2e%2e/setup.py", "/console/js/../../__init__.py",
-                 "/console/__init__.py", "/console/static/index.html", "/console/nothing.js", "/console//etc/passwd"):
+    for path in (
+        "/console/../setup.py", "/console/%2e%2e/setup.py", "/console/js/../../__init__.py",
+        "/console/__init__.py", "/console/static/index.html", "/console/nothing.js", "/console//etc/passwd",
+    ):
         assert request(server.url, "GET", path)[0] == 404, path
     assert request(server.url, "POST", "/console", b"{}")[0] == 405
     assert recorder.headers == []  # none of it reached the API handler
@@ -84,7 +88,8 @@ def test_the_local_stack_serves_the_console_beside_the_api(api: Any) -> None:
 
 
 def test_only_the_console_files_are_served() -> None:
-    assert {"/console", "/console/", "/console/index.html", "/console/console.css", "/console/js/app.js"} <= set(FILES)
+    expected = {"/console", "/console/", "/console/index.html", "/console/console.css", "/console/js/app.js"}
+    assert expected <= set(FILES)
     assert all(path.startswith("/console") for path in FILES)
     for path in FILES.values():
         assert "static" in path.parts and path.suffix in (".html", ".css", ".js", ".svg")
@@ -151,7 +156,8 @@ def test_the_proxy_refuses_other_sites_before_signing(api: Any) -> None:
 
 
 def test_the_proxy_reports_an_unreachable_api() -> None:
-    with ConsoleServer(ApiClient("http://127.0.0.1:9", timeout=2), port=0, on_error=lambda _: None) as console:
+    client = ApiClient("http://127.0.0.1:9", timeout=2)  # the discard port: nothing listens
+    with ConsoleServer(client, port=0, on_error=lambda _: None) as console:
         status, _, raw = request(console.url, "GET", "/schedules")
     assert status == 502 and json.loads(raw)["error"]["type"] == "api_unreachable"
 
@@ -166,7 +172,8 @@ def test_agentcron_console_serves_until_stopped(api: Any, tmp_path: Path) -> Non
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
-        assert "console on http://127.0.0.1:" in line and f"API calls to {server.url}, bearer token" in line, line
+        assert "console on http://127.0.0.1:" in line, line
+        assert f"API calls to {server.url}, bearer token" in line, line
         url = line.split("console on ", 1)[1].split("/console", 1)[0]
         deadline = time.monotonic() + 10
         while True:

@@ -397,11 +397,13 @@ def console_command(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     try:
         server = ConsoleServer(client, port=args.port, on_error=lambda line: print(line, file=sys.stderr))
     except OSError as exc:
-        print(f"error: cannot listen on 127.0.0.1:{args.port}: {exc} (choose another with --port)", file=sys.stderr)
+        problem = f"cannot listen on 127.0.0.1:{args.port}: {exc} (choose another with --port)"
+        print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     mode = "bearer token" if args.token else ("SigV4-signed" if client.signer else "as they are")
     with server:
-        print(f"console on {server.url}/console (API calls to {client.base_url}, {mode}); Ctrl-C stops", flush=True)
+        target = f"API calls to {client.base_url}, {mode}"
+        print(f"console on {server.url}/console ({target}); Ctrl-C stops", flush=True)
         if args.open:
             webbrowser.open(f"{server.url}/console")
         try:

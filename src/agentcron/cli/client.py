@@ -112,7 +112,8 @@ class ApiClient:
             sent = self.signer.headers(method, url, data, sent)
         request = urllib.request.Request(url, data=data, method=method, headers=sent)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - the API's URL
+            # noqa below: the URL is the API's own http(s) base URL
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 return response.status, dict(response.headers.items()), response.read()
         except urllib.error.HTTPError as exc:
             return exc.code, dict(exc.headers.items()) if exc.headers else {}, exc.read()

@@ -1,4 +1,4 @@
-"""The web console: static files (HTML, CSS, JavaScript modules) that call the management API and nothing else.
+"""The web console: static files (HTML, CSS, JavaScript modules) calling the management API and nothing else.
 
 No build step and nothing vendored: ``static/`` is served as it is. :func:`static_reply` answers a request
 for the console (``/console``, ``/console/...``) or ``None`` for any other path, so a server can put it in

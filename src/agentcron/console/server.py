@@ -83,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ConsoleServer(ThreadingHTTPServer):
-    """The console's files plus a forwarding proxy to ``client``'s API, on ``host:port`` (0: any free port)."""
+    """The console's files plus a proxy to ``client``'s API, on ``host:port`` (0: any free port)."""
 
     daemon_threads = True
 

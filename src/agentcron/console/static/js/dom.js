@@ -55,9 +55,23 @@ export function update(el, key, build) {
   const signature = JSON.stringify(key);
   if (el.dataset.signature === signature) return false;
   el.dataset.signature = signature;
+  const focused = focusKey(el);
   clear(el);
   append(el, [build()]);
+  if (focused) {
+    const again = [...el.querySelectorAll("a[href], button")].find((c) => focusKeyOf(c) === focused);
+    if (again) again.focus({ preventScroll: true });
+  }
   return true;
+}
+
+// Keyboard users keep their place when a poll redraws what they were on: the same link or button regains focus.
+function focusKeyOf(node) {
+  return `${node.tagName}|${node.getAttribute("href") || ""}|${node.textContent}`;
+}
+function focusKey(el) {
+  const active = document.activeElement;
+  return active && active !== el && el.contains(active) ? focusKeyOf(active) : null;
 }
 
 let counter = 0;
