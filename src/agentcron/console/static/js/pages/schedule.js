@@ -91,7 +91,7 @@ function upcomingList(body, schedule) {
   const times = (body && body.fire_times) || [];
   if (!times.length) return h("p", { class: "muted", text: "No further fire times." });
   return h("div", {},
-    body.enabled ? null : h("p", { class: "muted", text: "Paused: the times it would fire if resumed now." }),
+    body.enabled ? null : h("p", { class: "muted", text: "Not firing: the times it would fire if resumed now." }),
     h("ol", { class: "times", "aria-label": "Upcoming fire times" }, times.map((t) => h("li", {},
       h("time", { datetime: t, text: when(t) }),
       zone !== VIEWER_ZONE ? h("span", { class: "muted", text: ` · ${when(t, zone)} ${zoneAbbrev(t, zone)}` }) : null))));
@@ -239,7 +239,7 @@ export async function schedulePage(main, ctx) {
       },
     });
     if (result === "confirm") {
-      say("Paused.");
+      say("Pause saved: no slot fires until you resume.");
       poller.now();
     }
   }
