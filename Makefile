@@ -21,7 +21,7 @@ run: venv
 
 ## make test: template lint + the whole test suite.
 test: venv lint
-	$(PY) -m pytest -n 2 $(ARGS)
+	$(PY) -m pytest -n 2 --dist loadgroup $(ARGS)
 
 lint: venv
 	$(VENV)/bin/cfn-lint template.yaml

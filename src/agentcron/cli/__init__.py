@@ -7,6 +7,7 @@
     agentcron schedules pause ID [--note TEXT]       agentcron schedules cancel ID RUN_ID
     agentcron schedules resume ID                    agentcron schedules session SESSION_ID
     agentcron schedules delete ID                    agentcron schedules preview -f spec.json
+    agentcron console [--stack NAME] [--token JWT]   (the web console on http://127.0.0.1:8788/console)
 
 Targets the local stack (``make run``) at http://127.0.0.1:8787 by default (or ``--api-url`` /
 ``AGENTCRON_API_URL``); ``--stack NAME`` targets a deployed stack: the API URL comes from its ``ApiUrl``
@@ -32,6 +33,7 @@ from agentcron.cli.client import (
     ApiReply,
     ApiUnreachable,
     StackLookupFailed,
+    bearer_client,
     segment,
     stack_client,
 )
@@ -240,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 API error (4xx), 2 usage error, 3 API unreachable or failing (5xx).",
         parents=[common],
     )
-    groups = parser.add_subparsers(dest="group", metavar="{schedules}", required=True)
+    groups = parser.add_subparsers(dest="group", metavar="{schedules,console}", required=True)
     schedules = groups.add_parser("schedules", parents=[common], help="schedules, their runs and sessions")
     commands = schedules.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -337,6 +339,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("session", session, _show_session, "show a run's agent session (transcript)")
     sub.add_argument("session_id", metavar="SESSION_ID", help="the run's session id (see `runs`)")
+
+    console_help = (
+        "serve the web console on 127.0.0.1; its API calls go to --stack (SigV4-signed, or with --token) "
+        "or --api-url"
+    )
+    console = groups.add_parser("console", parents=[common], help=console_help, description=console_help)
+    console.add_argument("--port", type=int, default=8788, help="port on 127.0.0.1 (0: any free port)")
+    console.add_argument(
+        "--token",
+        default=os.environ.get("AGENTCRON_TOKEN"),
+        help="JWT for a stack with a JWT authorizer, sent as a bearer token (default: $AGENTCRON_TOKEN)",
+    )
+    console.add_argument("--open", action="store_true", help="open the console in the default browser")
+    console.add_argument("--for", dest="duration", type=float, metavar="SECONDS", help="stop after SECONDS")
     return parser
 
 
@@ -352,14 +368,53 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def make_client(settings: dict[str, Any]) -> ApiClient:
+    token = settings.get("token")
     if settings["stack"]:
         return stack_client(
             settings["stack"],
             region=settings["region"],
             profile=settings["profile"],
             timeout=settings["timeout"],
+            token=token,
         )
+    if token:
+        return bearer_client(settings["api_url"], token, timeout=settings["timeout"])
     return ApiClient(settings["api_url"], timeout=settings["timeout"])
+
+
+def console_command(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    """Serve the console until Ctrl-C (or ``--for``); API calls are forwarded through the CLI's client."""
+    import time
+    import webbrowser
+
+    from agentcron.console.server import ConsoleServer
+
+    try:
+        client = make_client({**settings, "token": args.token})
+    except StackLookupFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    try:
+        server = ConsoleServer(client, port=args.port, on_error=lambda line: print(line, file=sys.stderr))
+    except OSError as exc:
+        problem = f"cannot listen on 127.0.0.1:{args.port}: {exc} (choose another with --port)"
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    mode = "bearer token" if args.token else ("SigV4-signed" if client.signer else "as they are")
+    with server:
+        target = f"API calls to {client.base_url}, {mode}"
+        print(f"console on {server.url}/console ({target}); Ctrl-C stops", flush=True)
+        if args.open:
+            webbrowser.open(f"{server.url}/console")
+        try:
+            if args.duration is None:
+                while True:
+                    time.sleep(3600)
+            else:
+                time.sleep(args.duration)
+        except KeyboardInterrupt:
+            pass
+    return EXIT_OK
 
 
 def _report_error(reply: ApiReply, as_json: bool) -> None:
@@ -383,6 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
     settings = _settings(args)
+    if args.group == "console":
+        return console_command(args, settings)
     try:
         client = make_client(settings)
         reply = args.handler(client, args)

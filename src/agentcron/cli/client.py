@@ -100,6 +100,32 @@ class ApiClient:
             reason = getattr(exc, "reason", exc)
             raise ApiUnreachable(f"cannot reach the API at {self.base_url}: {reason}") from None
 
+    def forward(
+        self, method: str, target: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Send a request as received (``target`` is the path and query), signed or authorised like
+        :meth:`request`; answers ``(status, headers, raw body)``. Used by ``agentcron console``'s proxy."""
+        url = self.base_url.rstrip("/") + (target if target.startswith("/") else "/" + target)
+        sent = {"User-Agent": USER_AGENT, **headers, **self.extra_headers}
+        data = body if body or method in ("POST", "PUT", "PATCH") else None
+        if self.signer is not None:
+            sent = self.signer.headers(method, url, data, sent)
+        request = urllib.request.Request(url, data=data, method=method, headers=sent)
+        try:
+            # noqa below: the URL is the API's own http(s) base URL
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return response.status, dict(response.headers.items()), response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers.items()) if exc.headers else {}, exc.read()
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise ApiUnreachable(f"cannot reach the API at {self.base_url}: {reason}") from None
+
+
+def bearer_client(api_url: str, token: str, *, timeout: float) -> ApiClient:
+    """A client for an API behind a JWT authorizer: every request carries ``Authorization: Bearer``."""
+    return ApiClient(api_url, timeout=timeout, extra_headers={"Authorization": f"Bearer {token}"})
+
 
 def segment(value: str) -> str:
     """A path segment, percent-encoded (ids are plain, but never let one change the path)."""
@@ -123,8 +149,11 @@ def _reply(status: int, headers: dict[str, str], raw: bytes) -> ApiReply:
     return ApiReply(status, {k.lower(): v for k, v in headers.items()}, body, text)
 
 
-def stack_client(stack: str, *, region: str | None, profile: str | None, timeout: float) -> ApiClient:
-    """A signing client for the API of CloudFormation stack ``stack`` (its ``ApiUrl`` output)."""
+def stack_client(
+    stack: str, *, region: str | None, profile: str | None, timeout: float, token: str | None = None
+) -> ApiClient:
+    """A signing client for the API of CloudFormation stack ``stack`` (its ``ApiUrl`` output); with
+    ``token``, a client carrying that bearer token instead of signing (a stack with a JWT authorizer)."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -141,5 +170,7 @@ def stack_client(stack: str, *, region: str | None, profile: str | None, timeout
     outputs = {o["OutputKey"]: o["OutputValue"] for o in (stacks[0].get("Outputs") or [])} if stacks else {}
     if "ApiUrl" not in outputs:
         raise StackLookupFailed(f"stack {stack} has no ApiUrl output (is it an agentcron stack?)")
+    if token:
+        return bearer_client(outputs["ApiUrl"], token, timeout=timeout)
     signer = SigV4Signer(credentials.get_frozen_credentials(), session.region_name)
     return ApiClient(outputs["ApiUrl"], signer=signer, timeout=timeout)

@@ -3,7 +3,8 @@
 Starts an embedded moto server, creates the template's tables, indexes, bucket and queues, loads the
 schedules in ``examples/``, prints their upcoming fire times, then runs the claim loop and executor workers
 around the real handlers and prints every run as it moves through its states, until Ctrl-C (or ``--for``).
-The management API (the same handler as the API Lambda) is served on http://127.0.0.1:8787 (``--api-port``).
+The management API (the same handler as the API Lambda) is served on http://127.0.0.1:8787 (``--api-port``),
+with the web console at http://127.0.0.1:8787/console.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         _emit(f"cannot serve the API on 127.0.0.1:{args.api_port}: {exc} (choose another with --api-port)")
         return 1
     _emit(f"API on {api.url} (the agentcron CLI's default; curl {api.url}/schedules)")
+    _emit(f"console on {api.url}/console")
     _emit("claim loop and executors running" + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
     try:
         if args.duration is None:

@@ -7,6 +7,9 @@ is the handler's ``{statusCode, headers, cookies, body, isBase64Encoded}`` writt
 
 Requests are handled one at a time, like one Lambda container; there is no authorisation (the deployed API
 has IAM or JWT in front of the same handler).
+
+The web console (``agentcron.console``) is served beside the API on the same port: ``/console`` and its files
+are answered here, ``/`` redirects to it, every other path goes to the handler.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from agentcron.console import static_reply
 
 API_PORT = 8787
 HANDLER_TIMEOUT_SECONDS = 30  # API Gateway's integration limit
@@ -134,6 +139,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _handle(self) -> None:
+        if self.server.console:
+            static = static_reply(self.command, urlsplit(self.path).path)
+            if static is not None:
+                self._send(*static)
+                return
         length = self.headers.get("Content-Length")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             self._send(411, [("Content-Type", "application/json")], b'{"message":"Length Required"}')
@@ -196,8 +206,10 @@ class ApiServer(ThreadingHTTPServer):
         port: int = API_PORT,
         verbose: bool = False,
         on_error: Callable[[str], None] = print,
+        console: bool = True,
     ) -> None:
         super().__init__((host, port), _RequestHandler)
+        self.console = console  # serve the web console at /console
         self.handler = handler
         self.lock = threading.Lock()  # one request at a time, like one Lambda container
         self.verbose = verbose
