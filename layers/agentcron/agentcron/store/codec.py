@@ -21,6 +21,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from agentcron.domain.values import iso  # the one text form of an instant, stored as is
 from agentcron.models import Run, Schedule, ScheduleSpec, ScheduleState, to_utc
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -79,8 +80,6 @@ def epoch_seconds(at: datetime) -> int:
     return (to_utc(at) - EPOCH) // timedelta(seconds=1)
 
 
-def iso(at: datetime) -> str:
-    return to_utc(at).isoformat().replace("+00:00", "Z")
 
 
 def parse_iso(value: str) -> datetime:

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from agentcron.agent.tools.base import Tool, as_text
 from agentcron.application import runs, schedules
 from agentcron.exceptions import AgentcronError
-from agentcron.models import Run, RunStatus, Schedule, ScheduleSpec, field_errors, to_utc
+from agentcron.models import Run, RunStatus, Schedule, ScheduleSpec, field_errors, iso
 
 if TYPE_CHECKING:
     from agentcron.application import Services
@@ -69,7 +69,7 @@ class SchedulerScope:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return to_utc(value).isoformat().replace("+00:00", "Z") if value else None
+    return iso(value) if value else None
 
 
 def summary(schedule: Schedule) -> dict[str, Any]:
