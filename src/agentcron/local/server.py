@@ -1,0 +1,253 @@
+"""The local stack's moto server: moto's own WSGI application behind an HTTP/1.1 keep-alive front end.
+
+``moto.server.ThreadedMotoServer`` serves moto with werkzeug's development server, which closes the
+connection after every response: each AWS call then costs a TCP connect on the client, an accept and a new
+thread on the server, and on two cores that is a good part of what a call costs. :class:`MotoServer` serves
+the very same application (``DomainDispatcherApplication(create_backend_app)``, every service, every
+route) with werkzeug's request handler taught to keep the connection open, so botocore's connection pool
+reuses it. It also caches two per-request look-ups of moto's dispatch that never change while it runs (the
+list of moto's service packages, read from disk on every request, and the action names of a response
+class). What a request does inside moto is untouched.
+
+A server can run on a thread of this process (:class:`MotoServer`) or in a process of its own
+(:func:`server_process`, ``python -m agentcron.local.server``), so the fake and the handlers do not share
+one interpreter lock. Either way the process that hosts the server installs what the local stack needs of
+moto (:func:`prepare_moto`): DynamoDB's atomicity (:mod:`agentcron.local.atomic`), whose lock must live
+where moto's state lives.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+# Hop-by-hop headers the front end sets itself.
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+IDLE_CONNECTION_SECONDS = 300  # a keep-alive connection nobody used for this long is closed
+
+_prepared = False
+_prepare_lock = threading.Lock()
+
+
+def prepare_moto() -> None:
+    """Everything the process hosting moto installs once: atomic DynamoDB, cheap dispatch, a cheap SQS clock."""
+    global _prepared
+    with _prepare_lock:
+        if _prepared:
+            return
+        from agentcron.local.atomic import serialize_moto_dynamodb
+
+        serialize_moto_dynamodb()
+        _cache_dispatch_lookups()
+        _cheap_sqs_clock()
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
+        _prepared = True
+
+
+def _cache_dispatch_lookups() -> None:
+    """Cache two look-ups moto's dispatch makes on every request, whose answers never change at run time.
+
+    ``moto.backends.list_of_moto_modules`` lists moto's package directory on disk (under the dispatcher's
+    global lock); ``moto.core.utils.method_names_from_class`` runs ``inspect.getmembers`` over a response
+    class to find its action methods.
+    """
+    from moto import backends
+    from moto.core import responses
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    names = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
+    responses.method_names_from_class = names  # type: ignore[assignment]
+
+
+def _cheap_sqs_clock() -> None:
+    """Give moto's SQS the same clock values for less: it reads "now" several times per queued message.
+
+    With a thousand messages in a FIFO queue, one ReceiveMessage otherwise spends seconds in ``datetime``
+    arithmetic (``unix_time()`` = seconds since the epoch, the same number ``time.time()`` returns).
+    """
+    from moto.sqs import models as sqs_models
+
+    unix_time, unix_time_millis = sqs_models.unix_time, sqs_models.unix_time_millis
+
+    def fast_unix_time(dt: Any = None) -> float:
+        return time.time() if dt is None else unix_time(dt)
+
+    def fast_unix_time_millis(dt: Any = None) -> float:
+        return time.time() * 1000.0 if dt is None else unix_time_millis(dt)
+
+    sqs_models.unix_time, sqs_models.unix_time_millis = fast_unix_time, fast_unix_time_millis
+
+
+def _handler_class() -> type:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    class KeepAliveRequestHandler(MotoRequestHandler):  # type: ignore[misc, valid-type]
+        """moto's werkzeug request handler, minus "Connection: close" after every response.
+
+        The request body is read in full before the application runs (the next request starts right after
+        it on the same connection) and the response goes out with its Content-Length.
+        """
+
+        timeout = IDLE_CONNECTION_SECONDS
+
+        def setup(self) -> None:
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def run_wsgi(self) -> None:
+            environ = self.make_environ()
+            stream = environ["wsgi.input"]
+            if environ.pop("wsgi.input_terminated", False):  # chunked: werkzeug de-chunks it
+                body = stream.read()
+                environ.pop("HTTP_TRANSFER_ENCODING", None)
+            else:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                body = stream.read(length) if length > 0 else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            self.environ = environ
+
+            state: dict[str, Any] = {}
+
+            def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                state["status"], state["headers"] = status, headers
+                return lambda data: state.setdefault("written", []).append(data)
+
+            try:
+                result = self.server.app(environ, start_response)
+                try:
+                    data = b"".join([*state.get("written", []), *result])
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+            except Exception:  # noqa: BLE001 - the client gets a 500, the server goes on
+                logging.getLogger(__name__).exception("moto failed on %s %s", self.command, self.path)
+                self.close_connection = True
+                self.send_response(500, "Internal Server Error")
+                self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                return
+            code, _, message = state["status"].partition(" ")
+            self.send_response(int(code), message)
+            for key, value in state["headers"]:
+                if key.lower() not in _HOP_BY_HOP:
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            # Headers and body in one write: two small writes on a kept-alive connection meet the peer's
+            # delayed ACK (tens of milliseconds per call).
+            self._headers_buffer.append(b"\r\n")
+            if self.command != "HEAD":
+                self._headers_buffer.append(data)
+            self.wfile.write(b"".join(self._headers_buffer))
+            self._headers_buffer = []
+            self.wfile.flush()
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            pass  # one line per AWS call would drown everything else
+
+    return KeepAliveRequestHandler
+
+
+class MotoServer:
+    """A moto server on a thread of this process; the same interface as ``moto.server.ThreadedMotoServer``."""
+
+    def __init__(self, ip_address: str = "127.0.0.1", port: int = 0) -> None:
+        self._address = (ip_address, port)
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        prepare_moto()
+        app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(
+            self._address[0], self._address[1], app, threaded=True, request_handler=_handler_class()
+        )
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()
+
+    def get_host_and_port(self) -> tuple[str, int]:
+        if self._server is None:
+            raise RuntimeError("call start() first")
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+@contextmanager
+def server_process(port: int = 0) -> Iterator[tuple[str, int]]:
+    """``python -m agentcron.local.server`` as a child process; yields ``(endpoint url, pid)``.
+
+    The child prints its address on its first line and stops when its stdin closes, so it never outlives
+    this process, however this one ends.
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-m", "agentcron.local.server", "--port", str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        address = (child.stdout.readline() if child.stdout else "").strip()
+        if not address:
+            raise RuntimeError("the moto server process did not start")
+        yield f"http://{address}", child.pid
+    finally:
+        if child.stdin:
+            child.stdin.close()
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m agentcron.local.server", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
+    args = parser.parse_args(argv)
+    server = MotoServer("127.0.0.1", args.port)
+    server.start()
+    host, port = server.get_host_and_port()
+    print(f"{host}:{port}", flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes our stdin (or dies)
+    except KeyboardInterrupt:
+        pass
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
