@@ -22,6 +22,7 @@ import functools
 import io
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -202,33 +203,60 @@ class MotoServer:
             self._thread.join(timeout=10)
 
 
-@contextmanager
-def server_process(port: int = 0) -> Iterator[tuple[str, int]]:
-    """``python -m agentcron.local.server`` as a child process; yields ``(endpoint url, pid)``.
+class ServerProcess:
+    """``python -m agentcron.local.server`` as a child process: its own interpreter lock, moto's state inside.
 
     The child prints its address on its first line and stops when its stdin closes, so it never outlives
     this process, however this one ends.
     """
-    child = subprocess.Popen(
-        [sys.executable, "-m", "agentcron.local.server", "--port", str(port)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        address = (child.stdout.readline() if child.stdout else "").strip()
+
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
+        self.child: subprocess.Popen[str] | None = None
+        self.endpoint_url = ""
+
+    @property
+    def pid(self) -> int | None:
+        return self.child.pid if self.child else None
+
+    def start(self) -> str:
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "agentcron.local.server", "--port", str(self.port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        address = (self.child.stdout.readline() if self.child.stdout else "").strip()
         if not address:
+            self.stop()
             raise RuntimeError("the moto server process did not start")
-        yield f"http://{address}", child.pid
-    finally:
-        if child.stdin:
-            child.stdin.close()
+        self.endpoint_url = f"http://{address}"
+        return self.endpoint_url
+
+    def stop(self) -> None:
+        if self.child is None:
+            return
+        if self.child.stdin:
+            self.child.stdin.close()
         try:
-            child.wait(timeout=30)
+            self.child.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+            self.child.kill()
+            self.child.wait()
+        if self.child.stdout:
+            self.child.stdout.close()
+
+
+@contextmanager
+def server_process(port: int = 0) -> Iterator[ServerProcess]:
+    """A started :class:`ServerProcess`, stopped on exit."""
+    server = ServerProcess(port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agentcron.local.server", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us in order
     server = MotoServer("127.0.0.1", args.port)
     server.start()
     host, port = server.get_host_and_port()
