@@ -163,6 +163,46 @@ def _handler_class() -> type:
     return KeepAliveRequestHandler
 
 
+def _application(dispatcher: Any) -> Any:
+    """moto's WSGI application, with DynamoDB requests handed straight to moto's DynamoDB handler.
+
+    moto routes every request by its host and headers (``DomainDispatcherApplication``), then through a
+    Flask app built per service, to the service's ``dispatch``; for DynamoDB (``X-Amz-Target:
+    DynamoDB_20120810.*`` on ``/``) that always ends in ``DynamoHandler.dispatch``, so it is called directly,
+    with the request type moto's Flask app would have built. Everything else takes moto's own route.
+    """
+    from botocore.exceptions import ClientError
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.moto_api import recorder
+    from moto.moto_server.werkzeug_app import DISABLE_GLOBAL_CORS, BackendRequest
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    dynamodb = DynamoHandler.dispatch
+    cors = not DISABLE_GLOBAL_CORS
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") != "/" or not environ.get("HTTP_X_AMZ_TARGET", "").startswith(
+            "DynamoDB_20120810."
+        ):
+            return dispatcher(environ, start_response)
+        request = BackendRequest(environ)
+        recorder._record_request(request)
+        try:
+            result = dynamodb(request, request.raw_url, dict(request.headers))
+        except ClientError as exc:  # as moto's Flask view does
+            result = 400, {}, exc.response["Error"]["Message"]
+        status, headers, body = result if len(result) == 3 else (200, {}, result)
+        data = body.encode("utf-8") if isinstance(body, str) else bytes(body or b"")
+        code = int(status)
+        out = [(str(k), str(v)) for k, v in headers.items() if k.lower() not in _HOP_BY_HOP and k != "status"]
+        if cors:
+            out.append(("Access-Control-Allow-Origin", "*"))  # what moto's Flask app adds
+        start_response(f"{code} {HTTP_STATUS_CODES.get(code, 'Unknown')}", out)
+        return [data]
+
+    return app
+
+
 class MotoServer:
     """A moto server on a thread of this process; the same interface as ``moto.server.ThreadedMotoServer``."""
 
@@ -176,7 +216,7 @@ class MotoServer:
         from werkzeug.serving import make_server
 
         prepare_moto()
-        app = DomainDispatcherApplication(create_backend_app)
+        app = _application(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self._address[0], self._address[1], app, threaded=True, request_handler=_handler_class()
         )
