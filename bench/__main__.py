@@ -27,6 +27,8 @@ BENCHMARKS = {
     "coldstart": "bench.cold_start",
     "throughput": "bench.throughput",
     "apscheduler": "bench.vs_apscheduler",
+    "soak": "bench.soak",
+    "history": "bench.history",
     "cost": "bench.cost",
 }
 NEEDS = {"apscheduler": "throughput"}

@@ -51,6 +51,7 @@ def prepare_moto() -> None:
         serialize_moto_dynamodb()
         _cache_dispatch_lookups()
         _cheap_sqs_clock()
+        _calm_sqs_long_polls()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
         _prepared = True
 
@@ -88,6 +89,34 @@ def _cheap_sqs_clock() -> None:
         return time.time() * 1000.0 if dt is None else unix_time_millis(dt)
 
     sqs_models.unix_time, sqs_models.unix_time_millis = fast_unix_time, fast_unix_time_millis
+
+
+def _calm_sqs_long_polls() -> None:
+    """Stop moto's SQS long poll from spinning while a FIFO queue holds messages it cannot hand out yet.
+
+    ``ReceiveMessage`` with ``WaitTimeSeconds`` loops "scan the queue, then ``wait_for_messages``", and that
+    wait returns at once whenever the queue holds any visible message, even one of a message group another
+    consumer is still processing: the poll then rescans the queue flat out for the whole wait, one core's
+    worth per idle executor worker. Here, in that case, the wait lasts until a message is added or 50 ms,
+    so such a message is handed out at most 50 ms after its group frees; with no visible message, moto's
+    own wait. Refuses (``RuntimeError``) if moto's queue no longer looks as expected.
+    """
+    import inspect
+
+    from moto.sqs.models import Queue
+
+    source = inspect.getsource(Queue.wait_for_messages)
+    if "wait_for(lambda: self.messages" not in source or not hasattr(Queue, "messages"):
+        raise RuntimeError("moto's SQS Queue.wait_for_messages changed: update agentcron.local.server")
+
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        with self._messages_lock:
+            if self.messages:  # visible, but not for this caller yet (a busy FIFO group)
+                self._messages_lock.wait(timeout=min(timeout, 0.05))
+            else:
+                self._messages_lock.wait_for(lambda: self.messages, timeout=timeout)
+
+    Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]
 
 
 def _handler_class() -> type:
