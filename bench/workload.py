@@ -40,15 +40,22 @@ def schedule_template(due_at: datetime, *, executes: bool = True) -> Schedule:
 
 
 def schedule_items(
-    count: int, due: int, due_at: datetime, shards: int, *, start: int = 0, executes: bool = True
+    count: int,
+    due: int,
+    due_at: datetime,
+    shards: int,
+    *,
+    start: int = 0,
+    executes: bool = True,
+    prefix: str = "bench",
 ) -> Iterator[dict[str, Any]]:
-    """DynamoDB items of schedules ``bench-<start>`` .. ``bench-<start+count-1>``; the first ``due`` fire at
-    ``due_at``, the others 1 to 59 minutes later (every schedule is enabled, so every one is in the index)."""
+    """DynamoDB items of schedules ``<prefix>-<start>`` .. ``<prefix>-<start+count-1>``; the first ``due`` fire
+    at ``due_at``, the others 1 to 59 minutes later (every schedule is enabled, so every one is in the index)."""
     template = schedule_template(due_at, executes=executes)
     for i in range(start, start + count):
         next_fire = due_at if i - start < due else due_at + timedelta(minutes=1 + i % 59)
         schedule = template.model_copy(
-            update={"id": f"bench-{i:06d}", "state": ScheduleState(next_fire_at=next_fire)}
+            update={"id": f"{prefix}-{i:06d}", "state": ScheduleState(next_fire_at=next_fire)}
         )
         yield serialize(schedule_item(schedule, 1, shards))
 

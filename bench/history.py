@@ -1,0 +1,124 @@
+"""Benchmark: what a run costs on the local stack with 10 runs stored, and with 10,000 (does history cost?).
+
+On one local stack (:mod:`bench.localstack`, as ``make run`` starts it), two bursts of the same size, each
+of fresh schedules due at one instant: the first with 10 finished runs in the runs table, the second after
+10,000 more finished runs were written (as the executor leaves them, spread over the second burst's
+schedules, so their partitions hold history too). For each burst: CPU milliseconds per run of every process
+of the stack (moto servers, claim loop, executor processes) from the due instant until every run is
+terminal, and wall seconds. ``ratio`` is the second burst's total CPU per run over the first's: 1.0 means a
+run costs the same whatever the history.
+
+moto as it comes copies every table a transaction touches, and sorts and walks the whole table for every
+query; the local stack's moto (``agentcron.local.atomic``, ``agentcron.local.indexes``) does neither.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.common import NOISY_MACHINE, distribution, fake_aws_env, progress, ratio
+from bench.localstack import CpuMeter, all_runs, count_due, count_open, local_stack, per_run_ms
+from bench.workload import history_run_items, schedule_items, seed
+
+NAME = "history"
+SMALL_HISTORY = 10
+LARGE_HISTORY = 10_000
+FULL_RUNS = 300
+QUICK_RUNS = 60
+EXECUTORS = 8
+EXECUTOR_PROCESSES = 2
+TIMEOUT_SECONDS = 600
+
+
+def run(
+    *,
+    quick: bool = False,
+    runs: int | None = None,
+    large_history: int = LARGE_HISTORY,
+    executors: int = EXECUTORS,
+    executor_processes: int = EXECUTOR_PROCESSES,
+) -> dict[str, Any]:
+    fake_aws_env()
+    runs = runs or (QUICK_RUNS if quick else FULL_RUNS)
+    phases: dict[str, dict[str, Any]] = {}
+    with local_stack(
+        prefix="history", executors=executors, executor_processes=executor_processes, redelivery_seconds=3600
+    ) as stack:
+        stack.start_claim_loop()
+        stored = 0
+        for phase, history in (("small", SMALL_HISTORY), ("large", large_history)):
+            ids = [f"{phase}-{i:06d}" for i in range(runs)]
+            started = time.perf_counter()
+            seed(
+                stack.dynamodb,
+                stack.settings.runs_table,
+                history_run_items(ids, history - stored, datetime.now(UTC)),
+                total=history - stored,
+            )
+            progress(f"history: {history:,} runs stored ({time.perf_counter() - started:.1f}s to write)")
+            stored = history
+            phases[phase] = _burst(stack, phase, runs, stored)
+        records = all_runs(stack.dynamodb, stack.settings.runs_table)
+        errors = list(stack.errors)
+    logging.disable(logging.CRITICAL)
+    small, large = phases["small"], phases["large"]
+    return {
+        "name": NAME,
+        "config": {
+            "runs_per_burst": runs,
+            "stored_runs": [SMALL_HISTORY, large_history],
+            "executor_workers": executors,
+            "executor_processes": executor_processes,
+            "model": "echo",
+        },
+        "figures": {
+            "after_10_runs": small,
+            "after_10000_runs": large,
+            "ratio": ratio(large["cpu_ms_per_run"]["total"], small["cpu_ms_per_run"]["total"], 2),
+            "ratio_by_process": {
+                key: ratio(large["cpu_ms_per_run"][key], small["cpu_ms_per_run"][key], 2)
+                for key in small["cpu_ms_per_run"]
+            },
+            "wall_ratio": ratio(large["seconds_to_all_terminal"], small["seconds_to_all_terminal"], 2),
+            "runs_table_items_at_end": len(records),
+            "loop_errors": errors[:10],
+        },
+        "notes": [
+            "CPU per run: every process of the local stack (moto's DynamoDB server, the S3/SQS/EventBridge "
+            "server, the claim loop's process, the executor worker processes) from the burst's due instant "
+            "until its last run is terminal, divided by the runs; it includes the claim loop's idle sweeps "
+            "over those seconds. ratio = after 10,000 stored runs / after 10.",
+            NOISY_MACHINE,
+        ],
+    }
+
+
+def _burst(stack: Any, phase: str, runs: int, stored: int) -> dict[str, Any]:
+    settings, dynamodb = stack.settings, stack.dynamodb
+    due_at = (datetime.now(UTC) + timedelta(seconds=3 + runs // 300)).replace(microsecond=0)
+    seed(dynamodb, settings.schedules_table, schedule_items(runs, runs, due_at, settings.due_shards, prefix=phase),
+         total=runs)  # fmt: skip
+    time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds()))
+    cpu = CpuMeter(stack).start()
+    deadline = time.monotonic() + TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if count_due(dynamodb, settings, due_at) == 0 and count_open(dynamodb, settings) == 0:
+            break
+    used = cpu.read()
+    records = [r for r in all_runs(dynamodb, settings.runs_table) if r.schedule_id.startswith(f"{phase}-")]
+    records = [r for r in records if r.scheduled_for == due_at]
+    last = max((r.completed_at for r in records if r.completed_at), default=None)
+    progress(f"history: {phase} burst of {runs} runs done ({stored:,} stored before it)")
+    return {
+        "stored_runs_before": stored,
+        "runs": len(records),
+        "statuses": sorted({str(getattr(r.status, "value", r.status)) for r in records}),
+        "seconds_to_all_terminal": round((last - due_at).total_seconds(), 2) if last else None,
+        "fire_lag_ms": distribution(float(r.dispatch_lag_ms) for r in records if r.dispatch_lag_ms is not None),
+        "cpu_seconds": used,
+        "cpu_ms_per_run": per_run_ms(used, runs),
+    }
