@@ -1,4 +1,4 @@
-"""An executor worker process of the local stack (``agentcron.local.workers``) with the benchmark's call meter.
+"""An executor worker process of the local stack (``agentcron.local.workers``) with a call meter.
 
 Counts every AWS call the executor handler and its loop make in this process and, when the process stops,
 writes them as JSON to ``$AGENTCRON_BENCH_CALLS.<pid>.json`` for the benchmark to add up.

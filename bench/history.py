@@ -99,8 +99,8 @@ def run(
 def _burst(stack: Any, phase: str, runs: int, stored: int) -> dict[str, Any]:
     settings, dynamodb = stack.settings, stack.dynamodb
     due_at = (datetime.now(UTC) + timedelta(seconds=3 + runs // 300)).replace(microsecond=0)
-    seed(dynamodb, settings.schedules_table, schedule_items(runs, runs, due_at, settings.due_shards, prefix=phase),
-         total=runs)  # fmt: skip
+    items = schedule_items(runs, runs, due_at, settings.due_shards, prefix=phase)
+    seed(dynamodb, settings.schedules_table, items, total=runs)
     time.sleep(max(0.0, (due_at - datetime.now(UTC)).total_seconds()))
     cpu = CpuMeter(stack).start()
     deadline = time.monotonic() + TIMEOUT_SECONDS
@@ -118,7 +118,9 @@ def _burst(stack: Any, phase: str, runs: int, stored: int) -> dict[str, Any]:
         "runs": len(records),
         "statuses": sorted({str(getattr(r.status, "value", r.status)) for r in records}),
         "seconds_to_all_terminal": round((last - due_at).total_seconds(), 2) if last else None,
-        "fire_lag_ms": distribution(float(r.dispatch_lag_ms) for r in records if r.dispatch_lag_ms is not None),
+        "fire_lag_ms": distribution(
+            float(r.dispatch_lag_ms) for r in records if r.dispatch_lag_ms is not None
+        ),
         "cpu_seconds": used,
         "cpu_ms_per_run": per_run_ms(used, runs),
     }

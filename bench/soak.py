@@ -109,7 +109,9 @@ def _report(
     for m in range(max(1, -(-seconds // 60))):
         slots = [r for r in in_window if _minute(r.scheduled_for, start) == m]
         lag = [float(r.dispatch_lag_ms) for r in slots if r.dispatch_lag_ms is not None]
-        finished = sum(1 for r in records if r.completed_at is not None and _minute(r.completed_at, start) == m)
+        finished = sum(
+            1 for r in records if r.completed_at is not None and _minute(r.completed_at, start) == m
+        )
         row: dict[str, Any] = {
             "minute": m + 1,
             "runs_offered": len(slots),
@@ -146,7 +148,9 @@ def _report(
             "lag_p99_target_ms": LAG_P99_TARGET_MS,
             "per_minute": minutes,
             "lag_p50_last_to_first_minute": _ratio(last, first, "dispatch_lag_ms_p50"),
-            "lag_p99_worst_minute_ms": max((row["dispatch_lag_ms_p99"] or 0) for row in full) if full else None,
+            "lag_p99_worst_minute_ms": max((row["dispatch_lag_ms_p99"] or 0) for row in full)
+            if full
+            else None,
             "finished_last_to_first_minute": _ratio(last, first, "runs_finished"),
             "cpu_per_run_last_to_first_minute": _ratio(last, first, "cpu_ms_per_run_finished"),
             "cpu_seconds": cpu,

@@ -1,4 +1,4 @@
-"""Benchmark 3 (the burst): 1,000 runs due at the same instant, through the local stack, until all are terminal.
+"""Benchmark 3 (the burst): 1,000 runs due at one instant, through the local stack, until all are terminal.
 
 The local stack of ``make run`` (:mod:`bench.localstack`): moto servers in processes of their own with the
 template's resources, the real claim handler (``functions/claim/app.py``) invoked by the claim loop
@@ -70,7 +70,10 @@ def run(
         lead = 2 + math.ceil(runs / 300)  # seconds to seed before the instant they are due
         due_at = (datetime.now(UTC) + timedelta(seconds=lead + 1)).replace(microsecond=0)  # a whole second
         seed_seconds = seed(
-            dynamodb, settings.schedules_table, schedule_items(runs, runs, due_at, settings.due_shards), total=runs
+            dynamodb,
+            settings.schedules_table,
+            schedule_items(runs, runs, due_at, settings.due_shards),
+            total=runs,
         )
         late = (datetime.now(UTC) - due_at).total_seconds()
         if late > 0:
@@ -90,9 +93,21 @@ def run(
     logging.disable(logging.CRITICAL)  # the claim loop's daemon thread may still be sweeping: keep it quiet
     total = meter.total()
     calls = Counter(total.calls) + executor_calls
-    cancelled = sum(n for k, n in (Counter(total.errors) + executor_errors).items() if "TransactionCanceled" in k)
+    cancelled = sum(
+        n for k, n in (Counter(total.errors) + executor_errors).items() if "TransactionCanceled" in k
+    )
     return _report(
-        records, runs, executors, executor_processes, due_at, wall, seed_seconds, done, errors, calls, cancelled,
+        records,
+        runs,
+        executors,
+        executor_processes,
+        due_at,
+        wall,
+        seed_seconds,
+        done,
+        errors,
+        calls,
+        cancelled,
         cpu_used,
     )
 
@@ -184,7 +199,8 @@ def _report(
             "The local stack as `make run` starts it: moto's DynamoDB in a process of its own (every request "
             "serialised, transactions undone per item: agentcron.local.atomic), S3, SQS and EventBridge in "
             f"another, the claim loop in the benchmark's process, {executors} executor workers in "
-            f"{executor_processes} worker processes. Throughput is bounded by the fake and the machine's cores, "
+            f"{executor_processes} worker processes. Throughput is bounded by the fake and the machine's "
+            "cores, "
             "not by DynamoDB or Lambda; cpu_ms_per_run says where the CPU went.",
             f"RedeliverySeconds was raised to {REDELIVERY_SECONDS} (template default 120) so the outbox does "
             "not re-send runs the local workers have not reached yet; outbox_resends counts any.",

@@ -49,8 +49,9 @@ def schedule_items(
     executes: bool = True,
     prefix: str = "bench",
 ) -> Iterator[dict[str, Any]]:
-    """DynamoDB items of schedules ``<prefix>-<start>`` .. ``<prefix>-<start+count-1>``; the first ``due`` fire
-    at ``due_at``, the others 1 to 59 minutes later (every schedule is enabled, so every one is in the index)."""
+    """DynamoDB items of schedules ``<prefix>-<start>`` .. ``<prefix>-<start+count-1>``; the first ``due``
+    fire at ``due_at``, the others 1 to 59 minutes later (every schedule is enabled, so every one is in the
+    index)."""
     template = schedule_template(due_at, executes=executes)
     for i in range(start, start + count):
         next_fire = due_at if i - start < due else due_at + timedelta(minutes=1 + i % 59)

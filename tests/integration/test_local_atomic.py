@@ -1,5 +1,5 @@
-"""The local stack's moto DynamoDB (``agentcron.local.atomic`` and ``indexes``): still atomic and isolated, and a
-transaction or a query costs what it touches, not the table (counted, never timed).
+"""The local stack's moto DynamoDB (``agentcron.local.atomic`` and ``indexes``): still atomic and isolated,
+and a transaction or a query costs what it touches, not the table (counted, never timed).
 
 The session fixture ``atomic_dynamodb`` (tests/conftest.py) has installed the patches for every test.
 """
@@ -24,12 +24,15 @@ TABLE = "things"
 
 @pytest.fixture
 def dynamodb(aws_env: dict[str, str]) -> Any:
-    """An in-process moto with one table: HASH pk, RANGE sk, and a sparse index ``open`` (open_shard, open_until)."""
+    """In-process moto, one table: HASH pk, RANGE sk, a sparse index ``open`` (open_shard, open_until)."""
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(
             TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
@@ -56,7 +59,9 @@ def key(pk: str, sk: str) -> dict[str, Any]:
 
 
 def put(client: Any, pk: str, sk: str, **attrs: Any) -> None:
-    item = key(pk, sk) | {name: ({"N": str(v)} if isinstance(v, int) else {"S": v}) for name, v in attrs.items()}
+    item = key(pk, sk) | {
+        name: ({"N": str(v)} if isinstance(v, int) else {"S": v}) for name, v in attrs.items()
+    }
     client.put_item(TableName=TABLE, Item=item)
 
 
@@ -259,7 +264,7 @@ def test_transactions_are_isolated_from_readers_and_cancelled_ones_are_never_see
     assert get(dynamodb, "pair", "a")["n"] == get(dynamodb, "pair", "b")["n"] == {"N": "20"}
 
 
-# --------------------------------------------------------------------------- cost: what is touched, not the table
+# --------------------------------------------------------------------------- cost: what is touched, not more
 
 
 class DeepCopies:
@@ -289,7 +294,8 @@ def a_claim_like_transaction(client: Any, slot: int) -> None:
             {
                 "Put": {
                     "TableName": TABLE,
-                    "Item": key("run", f"slot-{slot}") | {"open_shard": {"N": "1"}, "open_until": {"N": str(slot)}},
+                    "Item": key("run", f"slot-{slot}")
+                    | {"open_shard": {"N": "1"}, "open_until": {"N": str(slot)}},
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
@@ -336,7 +342,13 @@ def test_a_read_copies_nothing_inside_a_request(dynamodb: Any, monkeypatch: pyte
 def test_a_query_looks_at_its_partition_or_index_entry_only(dynamodb: Any, stored: int) -> None:
     fill(dynamodb, stored)
     for i in range(30):
-        put(dynamodb, "schedule-7", f"run-{i:03d}", n=i, **({"open_shard": 2, "open_until": i} if i % 3 == 0 else {}))
+        put(
+            dynamodb,
+            "schedule-7",
+            f"run-{i:03d}",
+            n=i,
+            **({"open_shard": 2, "open_until": i} if i % 3 == 0 else {}),
+        )
     before = Counter(indexes.STATS)
 
     newest = dynamodb.query(
@@ -359,7 +371,9 @@ def test_a_query_looks_at_its_partition_or_index_entry_only(dynamodb: Any, store
     assert [i["sk"]["S"] for i in shard["Items"]] == [f"run-{i:03d}" for i in range(0, 21, 3)]
     looked_at = Counter(indexes.STATS) - before
     assert looked_at["queries_narrowed"] == 2 and looked_at["queries_full"] == 0
-    assert looked_at["candidates"] == (5 + 1) + 10  # Limit + 1 newest of the partition; the shard's 10 entries
+    assert (
+        looked_at["candidates"] == (5 + 1) + 10
+    )  # Limit + 1 newest of the partition; the shard's 10 entries
 
 
 def test_partition_and_index_queries_answer_as_moto_does_through_writes_and_rollbacks(dynamodb: Any) -> None:
@@ -372,8 +386,8 @@ def test_partition_and_index_queries_answer_as_moto_does_through_writes_and_roll
         pk, sk = rng.choice(partitions), rng.choice(sorts)
         kind = rng.random()
         if kind < 0.35:
-            attrs = {"n": rng.randrange(100)} | ({"open_shard": rng.randrange(3), "open_until": rng.randrange(50)}
-                                                  if rng.random() < 0.6 else {})  # fmt: skip
+            index = {"open_shard": rng.randrange(3), "open_until": rng.randrange(50)}
+            attrs = {"n": rng.randrange(100)} | (index if rng.random() < 0.6 else {})
             put(dynamodb, pk, sk, **attrs)
         elif kind < 0.6:
             _update(dynamodb, pk, sk, rng)
@@ -382,7 +396,12 @@ def test_partition_and_index_queries_answer_as_moto_does_through_writes_and_roll
         else:
             other = rng.choice(sorts)
             actions: list[dict[str, Any]] = [
-                {"Put": {"TableName": TABLE, "Item": key(pk, sk) | {"open_shard": {"N": "1"}, "open_until": {"N": "9"}}}},
+                {
+                    "Put": {
+                        "TableName": TABLE,
+                        "Item": key(pk, sk) | {"open_shard": {"N": "1"}, "open_until": {"N": "9"}},
+                    }
+                },
             ]
             if other != sk:
                 actions.append({"Delete": {"TableName": TABLE, "Key": key(pk, other)}})
@@ -422,7 +441,9 @@ def test_partition_and_index_queries_answer_as_moto_does_through_writes_and_roll
                 KeyConditionExpression="open_shard = :s",
                 ExpressionAttributeValues={":s": {"N": str(shard)}},
             )["Items"]
-            assert [(i["pk"]["S"], i["sk"]["S"]) for i in got] == [(i["pk"]["S"], i["sk"]["S"]) for i in expected]
+            assert [(i["pk"]["S"], i["sk"]["S"]) for i in got] == [
+                (i["pk"]["S"], i["sk"]["S"]) for i in expected
+            ]
 
 
 def _update(client: Any, pk: str, sk: str, rng: random.Random) -> None:
@@ -432,7 +453,10 @@ def _update(client: Any, pk: str, sk: str, rng: random.Random) -> None:
             Key=key(pk, sk),
             UpdateExpression="SET open_shard = :s, #u = :t",
             ExpressionAttributeNames={"#u": "open_until"},
-            ExpressionAttributeValues={":s": {"N": str(rng.randrange(3))}, ":t": {"N": str(rng.randrange(50))}},
+            ExpressionAttributeValues={
+                ":s": {"N": str(rng.randrange(3))},
+                ":t": {"N": str(rng.randrange(50))},
+            },
         )
     else:
         client.update_item(
@@ -474,4 +498,3 @@ def test_the_patches_refuse_a_moto_whose_code_changed() -> None:
 
     with pytest.raises(atomic.MotoChanged, match="transact_write_items"):
         atomic._check_moto(moto_models, ChangedBackend, DynamoHandler)
-

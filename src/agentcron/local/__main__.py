@@ -60,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
 
     stack = start_local_stack(port=args.moto_port, sweep_seconds=args.sweep_seconds)
     _emit(
-        f"moto servers on {stack.endpoint_url} (DynamoDB) and {stack.endpoint('sqs')} (S3, SQS, EventBridge); "
-        "resources created from template.yaml"
+        f"moto servers on {stack.endpoint_url} (DynamoDB) and {stack.endpoint('sqs')} "
+        "(S3, SQS, EventBridge); resources created from template.yaml"
     )
     from agentcron.store import Store
 

@@ -114,7 +114,11 @@ def _check_moto(moto_models: Any, backend: type, handler: type) -> None:
 
     problems = []
     transact = inspect.getsource(backend.transact_write_items)
-    for marker in ("copy.deepcopy(", "original_table_state", "self.tables[table_name] = original_table_state"):
+    for marker in (
+        "copy.deepcopy(",
+        "original_table_state",
+        "self.tables[table_name] = original_table_state",
+    ):
         if marker not in transact:
             problems.append(f"DynamoDBBackend.transact_write_items no longer contains {marker!r}")
     if moto_models.copy is not copy:

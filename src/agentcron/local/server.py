@@ -41,7 +41,7 @@ _prepare_lock = threading.Lock()
 
 
 def prepare_moto() -> None:
-    """Everything the process hosting moto installs once: atomic DynamoDB, cheap dispatch, a cheap SQS clock."""
+    """What the process hosting moto installs once: atomic DynamoDB, cheap dispatch, a calmer SQS."""
     global _prepared
     with _prepare_lock:
         if _prepared:
@@ -331,7 +331,9 @@ def server_process(port: int = 0) -> Iterator[ServerProcess]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m agentcron.local.server", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m agentcron.local.server", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free port)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us in order

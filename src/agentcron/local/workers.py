@@ -65,7 +65,9 @@ class ExecutorProcesses:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agentcron.local.workers", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m agentcron.local.workers", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--name", default="executor")
     parser.add_argument("--queue-url", required=True)
