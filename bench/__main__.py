@@ -235,6 +235,8 @@ def _soak(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
         "statuses": f["statuses"],
         "dispatch_lag_ms_p50": f["dispatch_lag_ms"].get("p50"),
         "dispatch_lag_ms_p99": f["dispatch_lag_ms"].get("p99"),
+        "slot_to_claim_ms_p99": f["slot_to_claim_ms"].get("p99"),
+        "claimed_to_started_ms_p99": f["claimed_to_started_ms"].get("p99"),
         "lag_p99_within_target": f["lag_p99_within_target"],
         "lag_p99_worst_minute_ms": f["lag_p99_worst_minute_ms"],
         "per_minute": [

@@ -50,6 +50,7 @@ def prepare_moto() -> None:
 
         serialize_moto_dynamodb()
         _cache_dispatch_lookups()
+        _cache_update_expressions()
         _cheap_sqs_clock()
         _calm_sqs_long_polls()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
@@ -70,6 +71,25 @@ def _cache_dispatch_lookups() -> None:
     backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
     names = functools.lru_cache(maxsize=None)(responses.method_names_from_class)
     responses.method_names_from_class = names  # type: ignore[assignment]
+
+
+def _cache_update_expressions() -> None:
+    """Parse each DynamoDB update expression once: the claim and the run transitions repeat a few dozen.
+
+    moto parses ``UpdateExpression`` twice per update (the request check and the update itself) into a tree
+    that nothing changes afterwards (its validator works on a deep copy of it), so the tree of an
+    expression string is kept. A string that does not parse raises every time, as before.
+    """
+    import inspect
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import Validator
+
+    if "deepcopy(expression)" not in inspect.getsource(Validator.__init__):
+        raise RuntimeError("moto's update expression validator changed: update agentcron.local.server")
+    make = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
+    cached = functools.lru_cache(maxsize=1024)(lambda cls, text: make(cls, text))
+    UpdateExpressionParser.make = classmethod(lambda cls, text: cached(cls, text))  # type: ignore[assignment]
 
 
 def _cheap_sqs_clock() -> None:
