@@ -257,6 +257,7 @@ def _history(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
         "stored_runs": config.get("stored_runs"),
         "cpu_ms_per_run_after_10": f["after_10_runs"]["cpu_ms_per_run"]["total"],
         "cpu_ms_per_run_after_10000": f["after_10000_runs"]["cpu_ms_per_run"]["total"],
+        "cpu_ms_per_run_after_10_again": f["after_10_runs_again"]["cpu_ms_per_run"]["total"],
         "ratio": f["ratio"],
         "ratio_by_process": f["ratio_by_process"],
         "wall_ratio": f["wall_ratio"],
