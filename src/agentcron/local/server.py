@@ -5,15 +5,15 @@ connection after every response: each AWS call then costs a TCP connect on the c
 thread on the server, and on two cores that is a good part of what a call costs. :class:`MotoServer` serves
 the very same application (``DomainDispatcherApplication(create_backend_app)``, every service, every
 route) with werkzeug's request handler taught to keep the connection open, so botocore's connection pool
-reuses it. It also caches two per-request look-ups of moto's dispatch that never change while it runs (the
-list of moto's service packages, read from disk on every request, and the action names of a response
-class). What a request does inside moto is untouched.
+reuses it; DynamoDB requests skip moto's per-request routing and go straight to moto's DynamoDB handler.
 
 A server can run on a thread of this process (:class:`MotoServer`) or in a process of its own
-(:func:`server_process`, ``python -m agentcron.local.server``), so the fake and the handlers do not share
+(:class:`ServerProcess`, ``python -m agentcron.local.server``), so the fake and the handlers do not share
 one interpreter lock. Either way the process that hosts the server installs what the local stack needs of
 moto (:func:`prepare_moto`): DynamoDB's atomicity (:mod:`agentcron.local.atomic`), whose lock must live
-where moto's state lives.
+where moto's state lives, and a few costs of the fake taken away without changing what moto answers
+(look-ups cached, update expressions parsed once, SQS's clock read cheaply, SQS's long poll not spinning).
+Each patch checks the moto code it replaces and refuses to install if that changed.
 """
 
 from __future__ import annotations
