@@ -27,6 +27,8 @@ BENCHMARKS = {
     "coldstart": "bench.cold_start",
     "throughput": "bench.throughput",
     "apscheduler": "bench.vs_apscheduler",
+    "soak": "bench.soak",
+    "history": "bench.history",
     "cost": "bench.cost",
 }
 NEEDS = {"apscheduler": "throughput"}
@@ -139,6 +141,8 @@ def summarize(results: dict[str, dict[str, Any]], *, quick: bool, runtime: float
             continue
         out[name] = KEY_FIGURES[name](result["figures"], result.get("config") or {})
         out[name]["runtime_seconds"] = result["runtime_seconds"]
+        if name == "throughput":
+            out["burst"] = _burst(result["figures"], result.get("config") or {})
     return out
 
 
@@ -210,6 +214,56 @@ def _throughput(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _burst(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """The throughput benchmark's burst, under the names the README's targets use."""
+    return {
+        "runs": config.get("runs"),
+        "executor_workers": config.get("executor_workers"),
+        "executor_processes": config.get("executor_processes"),
+        "seconds_to_all_terminal": f["seconds_to_all_terminal"],
+        "runs_per_second": f["runs_per_second"],
+        "fire_lag_ms": {k: f["fire_lag_ms"].get(k) for k in ("p50", "p90", "p99", "max")},
+        "cpu_ms_per_run": f.get("cpu_ms_per_run"),
+    }
+
+
+def _soak(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "offered_runs_per_second": config.get("offered_runs_per_second"),
+        "seconds": config.get("seconds"),
+        "runs": f["runs"],
+        "statuses": f["statuses"],
+        "dispatch_lag_ms_p50": f["dispatch_lag_ms"].get("p50"),
+        "dispatch_lag_ms_p99": f["dispatch_lag_ms"].get("p99"),
+        "slot_to_claim_ms_p99": f["slot_to_claim_ms"].get("p99"),
+        "claimed_to_started_ms_p99": f["claimed_to_started_ms"].get("p99"),
+        "lag_p99_within_target": f["lag_p99_within_target"],
+        "lag_p99_worst_minute_ms": f["lag_p99_worst_minute_ms"],
+        "per_minute": [
+            [row["minute"], row["runs_finished"], row["dispatch_lag_ms_p50"], row["dispatch_lag_ms_p99"]]
+            for row in f["per_minute"]
+        ],
+        "per_minute_columns": ["minute", "runs_finished", "dispatch_lag_ms_p50", "dispatch_lag_ms_p99"],
+        "lag_p50_last_to_first_minute": f["lag_p50_last_to_first_minute"],
+        "finished_last_to_first_minute": f["finished_last_to_first_minute"],
+        "cpu_per_run_last_to_first_minute": f["cpu_per_run_last_to_first_minute"],
+        "cpu_ms_per_run": f["cpu_ms_per_run"].get("total"),
+    }
+
+
+def _history(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "runs_per_burst": config.get("runs_per_burst"),
+        "stored_runs": config.get("stored_runs"),
+        "cpu_ms_per_run_after_10": f["after_10_runs"]["cpu_ms_per_run"]["total"],
+        "cpu_ms_per_run_after_10000": f["after_10000_runs"]["cpu_ms_per_run"]["total"],
+        "cpu_ms_per_run_after_10_again": f["after_10_runs_again"]["cpu_ms_per_run"]["total"],
+        "ratio": f["ratio"],
+        "ratio_by_process": f["ratio_by_process"],
+        "wall_ratio": f["wall_ratio"],
+    }
+
+
 def _apscheduler(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     a, default = f["apscheduler"], f.get("apscheduler_default_grace") or {}
     return {
@@ -251,6 +305,8 @@ KEY_FIGURES = {
     "coldstart": _coldstart,
     "throughput": _throughput,
     "apscheduler": _apscheduler,
+    "soak": _soak,
+    "history": _history,
     "cost": _cost,
 }
 

@@ -228,27 +228,3 @@ def shallow_table_snapshots() -> Iterator[None]:
         yield
     finally:
         moto_dynamodb.copy = original
-
-
-@contextmanager
-def fast_moto_sqs_clock() -> Iterator[None]:
-    """Give moto's SQS a cheap clock for the duration (same values: seconds and milliseconds since the epoch).
-
-    moto's SQS reads its clock through datetime arithmetic several times per message on every receive; with
-    1,000 messages in a FIFO queue one ReceiveMessage takes seconds, a cost of the fake alone.
-    """
-    from moto.sqs import models as moto_sqs
-
-    original = moto_sqs.unix_time, moto_sqs.unix_time_millis
-
-    def unix_time(dt: Any = None) -> float:
-        return time.time() if dt is None else original[0](dt)
-
-    def unix_time_millis(dt: Any = None) -> float:
-        return time.time() * 1000.0 if dt is None else original[1](dt)
-
-    moto_sqs.unix_time, moto_sqs.unix_time_millis = unix_time, unix_time_millis  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        moto_sqs.unix_time, moto_sqs.unix_time_millis = original  # type: ignore[assignment]

@@ -40,7 +40,6 @@ from bench.common import (
     function_config,
     moto_peek,
     progress,
-    shallow_table_snapshots,
     template_parameter,
 )
 from bench.meter import ApiMeter, PhaseStats
@@ -104,7 +103,7 @@ def run(*, quick: bool = False, runs: int | None = None) -> dict[str, Any]:
 
     undo_lock = serialize_moto_dynamodb()
     try:
-        with mock_aws(), shallow_table_snapshots():
+        with mock_aws():
             # Inside the mock: moto swaps boto3's default session out while it is active.
             boto3.setup_default_session()
             meter.attach(boto3.DEFAULT_SESSION.events)  # the handlers' clients are made from this session

@@ -40,15 +40,23 @@ def schedule_template(due_at: datetime, *, executes: bool = True) -> Schedule:
 
 
 def schedule_items(
-    count: int, due: int, due_at: datetime, shards: int, *, start: int = 0, executes: bool = True
+    count: int,
+    due: int,
+    due_at: datetime,
+    shards: int,
+    *,
+    start: int = 0,
+    executes: bool = True,
+    prefix: str = "bench",
 ) -> Iterator[dict[str, Any]]:
-    """DynamoDB items of schedules ``bench-<start>`` .. ``bench-<start+count-1>``; the first ``due`` fire at
-    ``due_at``, the others 1 to 59 minutes later (every schedule is enabled, so every one is in the index)."""
+    """DynamoDB items of schedules ``<prefix>-<start>`` .. ``<prefix>-<start+count-1>``; the first ``due``
+    fire at ``due_at``, the others 1 to 59 minutes later (every schedule is enabled, so every one is in the
+    index)."""
     template = schedule_template(due_at, executes=executes)
     for i in range(start, start + count):
         next_fire = due_at if i - start < due else due_at + timedelta(minutes=1 + i % 59)
         schedule = template.model_copy(
-            update={"id": f"bench-{i:06d}", "state": ScheduleState(next_fire_at=next_fire)}
+            update={"id": f"{prefix}-{i:06d}", "state": ScheduleState(next_fire_at=next_fire)}
         )
         yield serialize(schedule_item(schedule, 1, shards))
 
@@ -84,3 +92,54 @@ def seed(
     if batch:
         flush()
     return time.perf_counter() - started
+
+
+def interval_schedule_items(
+    count: int, start: datetime, periods: tuple[int, ...], shards: int, *, prefix: str = "soak"
+) -> Iterator[dict[str, Any]]:
+    """``count`` schedules ``<prefix>-<i>`` firing every ``periods[i % len(periods)]`` seconds from ``start``
+    on, their first slots spread over the period's seconds, so the offered rate is steady."""
+    for i in range(count):
+        every = periods[i % len(periods)]
+        first = start + timedelta(seconds=(i // len(periods)) % every)
+        schedule = Schedule.model_validate(
+            {
+                "id": f"{prefix}-{i:04d}",
+                "name": f"every {every} seconds",
+                "trigger": {"type": "interval", "every_seconds": every, "anchor_at": first},
+                "created_at": start - timedelta(hours=1),
+                "updated_at": start - timedelta(hours=1),
+                "run_config": {"model": "echo", "task_message": TASK, "auto_execute": True},
+                "state": {"next_fire_at": first},
+            }
+        )
+        yield serialize(schedule_item(schedule, 1, shards))
+
+
+def history_run_items(schedule_ids: list[str], total: int, before: datetime) -> Iterator[dict[str, Any]]:
+    """``total`` finished runs (``success``, as the executor leaves them), spread over ``schedule_ids``, one
+    minute apart going back from ``before``: the history a long-lived deployment keeps."""
+    from agentcron.models import Run, RunStatus, TokenUsage
+    from agentcron.store.codec import run_item
+
+    for n in range(total):
+        schedule_id = schedule_ids[n % len(schedule_ids)]
+        slot = (before - timedelta(minutes=1 + n // len(schedule_ids))).replace(microsecond=0)
+        run = Run(
+            run_id=f"{schedule_id}-{slot:%Y%m%dT%H%M%SZ}",
+            schedule_id=schedule_id,
+            scheduled_for=slot,
+            claimed_at=slot,
+            started_at=slot + timedelta(milliseconds=300),
+            completed_at=slot + timedelta(milliseconds=600),
+            status=RunStatus.success,
+            session_id=f"history-{n}",
+            dispatch_lag_ms=300,
+            execution_duration_ms=300,
+            attempt=1,
+            usage=TokenUsage(input_tokens=18, output_tokens=10),
+            final_answer="the benchmark is running",
+        )
+        item = run_item(run)
+        item["purge_at"] = int((slot + timedelta(days=30)).timestamp())
+        yield serialize(item)

@@ -1,8 +1,9 @@
 """``make run``: the whole system on this machine, no AWS account, no Docker.
 
-Starts an embedded moto server, creates the template's tables, indexes, bucket and queues, loads the
-schedules in ``examples/``, prints their upcoming fire times, then runs the claim loop and executor workers
-around the real handlers and prints every run as it moves through its states, until Ctrl-C (or ``--for``).
+Starts the moto servers (``agentcron.local.stack``), creates the template's tables, indexes, bucket and
+queues, loads the schedules in ``examples/``, prints their upcoming fire times, then runs the claim loop and
+executor workers (in worker processes, ``agentcron.local.workers``) around the real handlers and prints every
+run as it moves through its states, until Ctrl-C (or ``--for``).
 The management API (the same handler as the API Lambda) is served on http://127.0.0.1:8787 (``--api-port``),
 with the web console at http://127.0.0.1:8787/console.
 """
@@ -10,18 +11,23 @@ with the web console at http://127.0.0.1:8787/console.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
+from agentcron.clock import utcnow
 from agentcron.local.handlers import load_handler
 from agentcron.local.loops import ClaimLoop, ExecutorLoop, RunWatcher, load_examples
 from agentcron.local.resources import RUN_QUEUE, default_template_path
 from agentcron.local.stack import REGION, start_local_stack
-from agentcron.clock import utcnow
+from agentcron.local.workers import ExecutorProcesses
 from agentcron.models import ScheduleSpec
+
+# Executor workers in processes of their own (their botocore work then uses a second core) where there is one.
+DEFAULT_EXECUTOR_PROCESSES = 2 if (os.cpu_count() or 1) > 1 else 0
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -32,8 +38,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="folder of schedule specs (*.json) to load at start")
     parser.add_argument("--sweep-seconds", type=int, default=1,
                         help="claim sweep period inside each claim invocation (the template default is 5)")
-    parser.add_argument("--executors", type=int, default=2, help="parallel executor workers")
-    parser.add_argument("--moto-port", type=int, default=0, help="port of the embedded moto server (0: any)")
+    parser.add_argument("--executors", type=int, default=4, help="parallel executor workers, in all")
+    parser.add_argument(
+        "--executor-processes", type=int, default=DEFAULT_EXECUTOR_PROCESSES, metavar="N",
+        help="run the executor workers in N processes of their own (0: threads of this process; default "
+        f"{DEFAULT_EXECUTOR_PROCESSES} on this machine)",
+    )
+    parser.add_argument("--moto-port", type=int, default=0, help="port of moto's DynamoDB server (0: any)")
     parser.add_argument("--api-port", type=int, default=8787,
                         help="port of the management API on 127.0.0.1 (0: any; default 8787)")
     parser.add_argument("--upcoming", type=int, default=3, help="upcoming fire times to print per schedule")
@@ -51,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     from agentcron.planner import timing_of
 
     stack = start_local_stack(port=args.moto_port, sweep_seconds=args.sweep_seconds)
-    _emit(f"moto server on {stack.endpoint_url}; resources created from template.yaml")
+    _emit(
+        f"moto servers on {stack.endpoint_url} (DynamoDB) and {stack.endpoint('sqs')} "
+        "(S3, SQS, EventBridge); resources created from template.yaml"
+    )
     from agentcron.store import Store
 
     store = Store.from_settings(stack.settings, client=stack.client("dynamodb"))
@@ -75,12 +89,20 @@ def main(argv: list[str] | None = None) -> int:
         return list(dict.fromkeys(schedule_ids + [s.id for s in store.list_schedules(limit=200)[0]]))
 
     watcher = RunWatcher(store, watched, stop, _emit)
-    workers = [ClaimLoop(stop, _emit), watcher] + [
-        ExecutorLoop(sqs, queue_url, queue_arn, REGION, stop, _emit, name=f"executor-{i}")
-        for i in range(max(1, args.executors))
-    ]
+    executors = max(1, args.executors)
+    processes = min(max(0, args.executor_processes), executors)
+    workers = [ClaimLoop(stop, _emit), watcher]
+    if processes == 0:
+        workers += [
+            ExecutorLoop(sqs, queue_url, queue_arn, REGION, stop, _emit, name=f"executor-{i}")
+            for i in range(executors)
+        ]
     for name in ("claim", "executor", "api"):  # import once, here: concurrent first imports race
         load_handler(name)
+    executor_processes = None
+    if processes:
+        per_process = -(-executors // processes)
+        executor_processes = ExecutorProcesses(processes, per_process, queue_url, queue_arn, REGION).start()
     for worker in workers:
         worker.start()
     from agentcron.local.http import serve_api
@@ -89,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         api = serve_api(port=args.api_port, on_error=_emit)
     except OSError as exc:
         stop.set()
+        if executor_processes is not None:
+            executor_processes.stop()
         stack.stop()
         _emit(f"cannot serve the API on 127.0.0.1:{args.api_port}: {exc} (choose another with --api-port)")
         return 1
@@ -107,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         stop.set()
         for worker in workers:  # let in-flight invocations end before their endpoint goes away
             worker.join(timeout=10)
+        if executor_processes is not None:
+            executor_processes.stop()
         watcher.tick()
         summary = ", ".join(f"{status} {count}" for status, count in sorted(watcher.counts.items()))
         _emit(f"stopping; run transitions seen: {summary or 'none'}")
