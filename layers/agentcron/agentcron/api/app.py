@@ -15,12 +15,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, get_args, get_origin, get_type_hints
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import BaseMiddlewareHandler, NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from pydantic import BaseModel
 
-from agentcron.api import errors, openapi
+from agentcron.api import errors, openapi, strict
 from agentcron.api.dependencies import Bind
 from agentcron.api.idempotency import Idempotency, idempotency_store
 from agentcron.api.routes import runs, schedules, sessions
@@ -34,6 +38,9 @@ if TYPE_CHECKING:
     from agentcron.config import Settings
 
 MAX_BODY_BYTES = 256 * 1024  # a spec must fit a DynamoDB item (400 KB) with its state
+MAX_DEPTH = 32  # the deepest a spec needs is 4 (run_config.limits, a trigger's lists)
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(r"[\[\]{}]")
 ROUTERS = (schedules.router, runs.router, sessions.router)
 
 
@@ -42,15 +49,94 @@ def create_app(services: Services, idempotency: Idempotency | None = None) -> AP
     recorded). One per container: it is not thread-safe."""
     app = APIGatewayHttpResolver(enable_validation=True)
     errors.install(app)
-    app.use(middlewares=[Bind(services, idempotency or Idempotency(None))])
+    app.use(middlewares=[MethodGuard(), Bind(services, idempotency or Idempotency(None))])
     for router in ROUTERS:
         app.include_router(router)
     openapi.register(app)
     return app
 
 
-def _error(status: int, message: str, field: str, type: str = "validation_error") -> dict[str, Any]:
-    body = {"error": {"message": message, "field": field, "type": type}}
+class MethodGuard(BaseMiddlewareHandler):
+    """405 with ``Allow`` for a path the API serves with other methods (``PUT /schedules/x``, ``TRACE /``),
+    also where a parameter route would take the path for its own (``GET /schedules/preview`` is the
+    preview's path, not a schedule called "preview")."""
+
+    def handler(self, app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+        route, path = app.context.get("_route"), app.context.get("_path")
+        if route is None or path is None:
+            return next_middleware(app)
+        static = [r for r in app._static_routes if r.path == path]
+        if static:
+            if any(r is route for r in static):
+                return next_middleware(app)
+            allowed = {r.method for r in static}
+        elif getattr(route.func, "__name__", "") == "not_found_handler":  # Powertools' stand-in route
+            allowed = {r.method for r in app._dynamic_routes if r.rule.match(path)}
+            if not allowed:
+                return next_middleware(app)
+        else:
+            return next_middleware(app)
+        methods = ", ".join(sorted(allowed))
+        raise errors.ApiError(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            f"{route.method} is not allowed here; allowed: {methods}",
+            type="method_not_allowed",
+            headers={"Allow": methods},
+        )
+
+
+def _body_model(func: Any) -> tuple[type[BaseModel], bool] | None:
+    """The model a route's JSON body must match exactly, and whether it is a partial one (PATCH): the type of
+    its ``Body()`` parameter, or for a free-form body the model its router's ``PATCHES`` names."""
+    name = getattr(func, "__name__", "")
+    if name in schedules.PATCHES:
+        return schedules.PATCHES[name], True
+    for hint in get_type_hints(func, include_extras=True).values():
+        if get_origin(hint) is not Annotated or not any(isinstance(m, Body) for m in get_args(hint)[1:]):
+            continue
+        options = [a for a in get_args(get_args(hint)[0]) if a is not type(None)] or [get_args(hint)[0]]
+        if len(options) == 1 and isinstance(options[0], type) and issubclass(options[0], BaseModel):
+            return options[0], False
+    return None
+
+
+class StrictBodies:
+    """Every JSON body checked against its route's model before the resolver (and pydantic's lenient
+    validation) sees it: see :mod:`agentcron.api.strict`. The answer is a 400 listing every offending field."""
+
+    def __init__(self, app: APIGatewayHttpResolver) -> None:
+        self.app = app
+        self._models: dict[Any, tuple[type[BaseModel], bool] | None] = {}
+
+    def problems(self, event: dict[str, Any]) -> list[dict[str, str]]:
+        http = (event.get("requestContext") or {}).get("http") or {}
+        method, path = str(http.get("method", "")).upper(), event.get("rawPath") or http.get("path") or "/"
+        for route in self.app._static_routes + self.app._dynamic_routes:
+            if route.method == method and route.rule.match(path):
+                break
+        else:
+            return []
+        if route.func not in self._models:
+            self._models[route.func] = _body_model(route.func)
+        found = self._models[route.func]
+        if found is None:
+            return []
+        body = event["body"]
+        if event.get("isBase64Encoded"):
+            body = base64.b64decode(body).decode("utf-8")
+        return strict.problems(found[0], json.loads(body), patch=found[1])
+
+
+def _error(
+    status: int,
+    message: str,
+    field: str,
+    type: str = "validation_error",
+    problems: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": {"message": message, "field": field, "type": type}}
+    if problems:
+        body["errors"] = problems
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json"},
@@ -87,6 +173,10 @@ def screen_body(event: dict[str, Any]) -> dict[str, Any] | None:
             "body",
             "unsupported_media_type",
         )
+    if _too_deep(text):
+        return _error(
+            HTTPStatus.BAD_REQUEST, f"body must not nest arrays and objects deeper than {MAX_DEPTH} levels", "body"
+        )
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
@@ -96,6 +186,18 @@ def screen_body(event: dict[str, Any]) -> dict[str, Any] | None:
             HTTPStatus.BAD_REQUEST, "body must not contain unpaired surrogates (\\ud800-\\udfff)", "body"
         )
     return None
+
+
+def _too_deep(text: str) -> bool:
+    """True when brackets outside strings nest deeper than MAX_DEPTH: refused before anything recursive (the
+    parser, the validators, the encoder) can meet them. No recursion here: strings are cut out, then the
+    brackets left are counted."""
+    depth = 0
+    for bracket in _BRACKETS.findall(_STRINGS.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
 
 
 def _has_lone_surrogate(value: Any) -> bool:
@@ -123,6 +225,7 @@ class ApiHandler:
         self.services = services
         self.idempotency = Idempotency(idempotency_store)
         self.app = create_app(services, self.idempotency)
+        self.strict = StrictBodies(self.app)
 
     @classmethod
     def from_settings(
@@ -146,5 +249,10 @@ class ApiHandler:
         rejected = screen_body(event)
         if rejected is not None:
             return rejected
+        if event.get("body"):
+            problems = self.strict.problems(event)
+            if problems:
+                first = problems[0]
+                return _error(HTTPStatus.BAD_REQUEST, first["message"], first["field"], first["type"], problems)
         self.idempotency.register_context(context)
         return self.app.resolve(event, context)

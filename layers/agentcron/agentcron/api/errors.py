@@ -53,13 +53,23 @@ class ApiError(Exception):
     """
 
     def __init__(
-        self, status: int, message: str, *, type: str, field: str | None = None, **ids: str | None
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        problems: list[dict[str, str]] | None = None,
+        **ids: str | None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.type = type
         self.field = field
+        self.headers = headers or {}
+        self.problems = problems
         self.ids = {key: value for key, value in ids.items() if value is not None}
 
 
@@ -70,13 +80,16 @@ def error_response(
     type: str,
     field: str | None = None,
     errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
     **ids: Any,
 ) -> Response:
     body: dict[str, Any] = {"error": {"message": message, "field": field, "type": type}}
     if errors:
         body["errors"] = errors
     body.update({key: value for key, value in ids.items() if value is not None})
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers or {}
+    )
 
 
 def bad_request(message: str, *, field: str | None = None) -> ApiError:
@@ -133,7 +146,15 @@ def install(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response:
-        return error_response(exc.status, exc.message, type=exc.type, field=exc.field, **exc.ids)
+        return error_response(
+            exc.status,
+            exc.message,
+            type=exc.type,
+            field=exc.field,
+            errors=exc.problems,
+            headers=exc.headers,
+            **exc.ids,
+        )
 
     @app.exception_handler(RequestValidationError)
     def _request_invalid(exc: RequestValidationError) -> Response:

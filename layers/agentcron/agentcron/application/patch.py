@@ -1,8 +1,9 @@
 """PATCH semantics for schedules (the API, the CLI and the scheduler tool share them): merge a partial JSON body into the current spec. Pure, no I/O.
 
-Top-level fields in the body replace the current ones (``null`` clears an optional field); nested objects are
-replaced as a whole (a new trigger is a whole trigger) except ``run_config``, whose keys are merged into the
-current run config. The schedule's identity and history (``id``, ``created_at``) and what the server owns
+Top-level fields in the body replace the current ones; nested objects are replaced as a whole (a new trigger is
+a whole trigger) except ``run_config``, whose keys are merged into the current run config. ``null`` removes a
+field (JSON merge patch, RFC 7396): it is back at its default (None for an optional field, the default policy
+or run config for an object), in ``run_config`` as at the top. The schedule's identity and history (``id``, ``created_at``) and what the server owns
 (``updated_at``, ``state``, ``version``) are never taken from the body.
 """
 
@@ -19,14 +20,17 @@ MERGED_FIELDS = frozenset({"run_config"})
 def merge_patch(current: ScheduleSpec, body: dict[str, Any]) -> dict[str, Any]:
     """The spec data (plain JSON values) that ``body`` makes of ``current``; validate it with ScheduleSpec.
 
-    Unknown keys are kept (ScheduleSpec ignores them), so a PATCH accepts what a POST accepts.
+    Unknown keys are kept (ScheduleSpec ignores them; the API refuses them before this).
     """
     merged = current.model_dump(mode="json")
     for key, value in body.items():
         if key in SERVER_FIELDS:
             continue
-        if key in MERGED_FIELDS and isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
+        if value is None:
+            merged.pop(key, None)
+        elif key in MERGED_FIELDS and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            nested = {**merged[key], **value}
+            merged[key] = {k: v for k, v in nested.items() if v is not None}
         else:
             merged[key] = value
     return merged

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+import json
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
 from agentcron.domain.policies import DstPolicy, MisfirePolicy, OverlapPolicy, RetryPolicy, RunOncePolicy
 from agentcron.domain.triggers import TRIGGER_TYPES, Trigger
-from agentcron.domain.values import SCHEDULE_ID_PATTERN, DomainModel, check_range, to_utc
+from agentcron.domain.values import SCHEDULE_ID_PATTERN, DomainModel, check_instant, check_range, to_utc
 
 # Upper bounds keep every value far from datetime and int overflow in claims and executions.
-_LIMIT_MAX = {"max_rounds": 1000, "max_total_tokens": 100_000_000, "max_duration_seconds": 7 * 24 * 3600}
+LIMIT_MAX = {"max_rounds": 1000, "max_total_tokens": 100_000_000, "max_duration_seconds": 7 * 24 * 3600}
+_LIMIT_MAX = LIMIT_MAX
+
+# Per-field caps (characters) and the cap of a whole spec (UTF-8 bytes of its JSON). They keep a schedule far
+# from DynamoDB's 400 KB item even where an update is counted with the old and the new value together, keep
+# every reply small, and keep a listing of many schedules readable.
+MAX_NAME = 200
+MAX_PROMPT = 32_768  # system_prompt, task_message, enhance_prompt
+MAX_NOTE = 1000
+MAX_SHORT = 256  # model, project_id, tool names
+MAX_PATH = 1024
+MAX_TOOLS = 32
+MAX_SPEC_BYTES = 128 * 1024
 
 class ReasoningEffort(StrEnum):
     none = "none"
@@ -39,15 +52,17 @@ class RunLimits(DomainModel):
 class RunConfig(DomainModel):
     """What a run does. Empty fields fall back to the deployment's defaults when the run starts."""
 
-    project_id: str | None = None
-    system_prompt: str | None = None
-    task_message: str | None = None
-    model: str | None = None  # "provider:model-id", e.g. "echo", "bedrock:amazon.nova-lite-v1:0"
+    project_id: str | None = Field(default=None, max_length=MAX_SHORT)
+    system_prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
+    task_message: str | None = Field(default=None, max_length=MAX_PROMPT)
+    # "provider:model-id", e.g. "echo", "bedrock:amazon.nova-lite-v1:0"
+    model: str | None = Field(default=None, max_length=MAX_SHORT)
     reasoning_effort: ReasoningEffort | None = None
-    workspace_path: str | None = None
-    enhance_prompt: str | None = None
+    workspace_path: str | None = Field(default=None, max_length=MAX_PATH)
+    enhance_prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
     auto_execute: bool = False
-    tools: list[str] | None = None  # None: the provider's default tool set; [] disables tools
+    # None: the provider's default tool set; [] disables tools
+    tools: list[Annotated[str, Field(max_length=MAX_SHORT)]] | None = Field(default=None, max_length=MAX_TOOLS)
     limits: RunLimits = Field(default_factory=RunLimits)
     include_last_result: bool = False
 
@@ -59,16 +74,34 @@ class RunConfig(DomainModel):
 
 
 
-def _coerce_tagged(value: Any) -> Any:
-    """Accept ``"skip"`` as shorthand for ``{"type": "skip"}``."""
-    return {"type": value} if isinstance(value, str) else value
+def imported(data: dict[str, Any]) -> dict[str, Any]:
+    """A schedule file of the original system in the shape the API takes: its shorthands spelled out.
+
+    The import path (``agentcron schedules create --import``) applies this; the API itself takes only the
+    exact shape (no shorthand, no null for an object, no unknown field): ``"misfire_policy": "skip"`` becomes
+    ``{"type": "skip"}``, a null policy or run config is left out (the default applies), weekday names in any
+    case or in full (``Monday``) become ``mon``, and fields this system does not know are dropped.
+    """
+    out = {key: value for key, value in data.items() if key in ScheduleSpec.model_fields}
+    if isinstance(out.get("misfire_policy"), str):
+        out["misfire_policy"] = {"type": out["misfire_policy"]}
+    for key in ("run_config", "dst_policy", "retry_policy", "misfire_policy"):
+        if key in out and out[key] is None:
+            del out[key]
+    trigger = out.get("trigger")
+    if isinstance(trigger, dict) and isinstance(trigger.get("weekdays"), list):
+        days = [d.strip().lower()[:3] if isinstance(d, str) else d for d in trigger["weekdays"]]
+        out["trigger"] = {**trigger, "weekdays": days}
+    if isinstance(out.get("run_config"), dict):
+        out["run_config"] = {k: v for k, v in out["run_config"].items() if k in RunConfig.model_fields}
+    return out
 
 
 class ScheduleSpec(DomainModel):
     """What a user writes: when (trigger, timezone, window) and what (run_config), plus policies."""
 
     id: str | None = None  # None: the create use case gives it one
-    name: str = Field(default="", validate_default=True)
+    name: str = Field(default="", validate_default=True, max_length=MAX_NAME)
     enabled: bool = True
     trigger: Trigger
     timezone: str | None = None
@@ -82,7 +115,7 @@ class ScheduleSpec(DomainModel):
     # agentcron additions
     dst_policy: DstPolicy = Field(default_factory=DstPolicy)
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
-    pause_note: str | None = None
+    pause_note: str | None = Field(default=None, max_length=MAX_NOTE)
     # Operations: disable after this many consecutive failed/timed_out/cancelled runs (None = never), and
     # stop firing at expires_at (slots at or after it are not run), so a forgotten schedule stops spending.
     max_consecutive_failures: int | None = None
@@ -104,11 +137,6 @@ class ScheduleSpec(DomainModel):
             raise ValueError(f"trigger.type is required (one of {', '.join(TRIGGER_TYPES)})")
         if kind not in TRIGGER_TYPES:
             raise ValueError(f"trigger.type must be one of {', '.join(TRIGGER_TYPES)}, got {kind!r}")
-        if "misfire_policy" in data:
-            data["misfire_policy"] = _coerce_tagged(data["misfire_policy"])
-        for key in ("run_config", "dst_policy", "retry_policy", "misfire_policy"):
-            if key in data and data[key] is None:
-                del data[key]
         return data
 
     @field_validator("id")
@@ -140,7 +168,12 @@ class ScheduleSpec(DomainModel):
             raise ValueError(f"timezone is not a valid IANA timezone: {v}") from None
         return v
 
-    @field_validator("start_at", "end_at", "created_at", "updated_at", "expires_at")
+    @field_validator("start_at", "end_at", "expires_at")
+    @classmethod
+    def _instant(cls, v: datetime | None, info: Any) -> datetime | None:
+        return None if v is None else check_instant(info.field_name, v)
+
+    @field_validator("created_at", "updated_at")
     @classmethod
     def _utc(cls, v: datetime | None) -> datetime | None:
         return None if v is None else to_utc(v)
@@ -158,9 +191,29 @@ class ScheduleSpec(DomainModel):
             raise ValueError("start_at must be earlier than end_at")
         return self
 
+    @model_validator(mode="after")
+    def _size(self) -> ScheduleSpec:
+        """The whole spec within MAX_SPEC_BYTES; the error names its largest field (in run_config, the key)."""
+        data = self.model_dump(mode="json", exclude={"state"})
+        size = len(_json_bytes(data))
+        if size <= MAX_SPEC_BYTES:
+            return self
+        field = max(data, key=lambda k: len(_json_bytes(data[k])))
+        if field == "run_config":
+            config = data["run_config"]
+            field = "run_config." + max(config, key=lambda k: len(_json_bytes(config[k])))
+        raise ValueError(
+            f"{field} must be shorter: a whole schedule is at most {MAX_SPEC_BYTES} bytes as JSON "
+            f"(this one is {size})"
+        )
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone or "UTC")
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
 
 
 class ScheduleState(DomainModel):

@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, field_validator
 
-from agentcron.domain.values import DomainModel, check_range, slot_time
+from agentcron.domain.values import YEAR_SECONDS, DomainModel, check_instant, check_range, slot_time
+
+MAX_EVERY_SECONDS = 5 * YEAR_SECONDS  # a hundred steps from the latest instant stay inside datetime
 
 class Weekday(StrEnum):
     mon = "mon"
@@ -56,14 +58,12 @@ class IntervalTrigger(DomainModel):
     @field_validator("every_seconds")
     @classmethod
     def _positive(cls, v: int) -> int:
-        if v <= 0:
-            raise ValueError("trigger.every_seconds must be > 0")
-        return v
+        return check_range("trigger.every_seconds", v, 1, MAX_EVERY_SECONDS)
 
     @field_validator("anchor_at")
     @classmethod
     def _anchor(cls, v: datetime | None) -> datetime | None:
-        return None if v is None else slot_time(v)
+        return None if v is None else slot_time(check_instant("trigger.anchor_at", v))
 
 
 class OnceTrigger(DomainModel):
@@ -75,7 +75,7 @@ class OnceTrigger(DomainModel):
     @field_validator("at")
     @classmethod
     def _at(cls, v: datetime) -> datetime:
-        return slot_time(v)
+        return slot_time(check_instant("trigger.at", v))
 
 
 class DailyTrigger(_TimeOfDay):
@@ -89,13 +89,13 @@ class WeeklyTrigger(_TimeOfDay):
     @field_validator("weekdays", mode="before")
     @classmethod
     def _weekdays(cls, v: Any) -> Any:
+        """Names are matched exactly (``mon`` .. ``sun``): ``monkey`` is no Monday. Repeats collapse."""
         if isinstance(v, list):
-            v = [d.strip().lower()[:3] if isinstance(d, str) else d for d in v]
             if not v:
                 raise ValueError("trigger.weekdays must not be empty")
-            bad = [d for d in v if d not in Weekday.__members__]
+            bad = [d for d in v if not (isinstance(d, str) and d in Weekday.__members__)]
             if bad:
-                raise ValueError(f"trigger.weekdays must be among mon..sun, got {bad[0]!r}")
+                raise ValueError(f"trigger.weekdays must be among {', '.join(Weekday)}, got {bad[0]!r}")
             return sorted(set(v), key=lambda d: Weekday(d).index)
         return v
 

@@ -31,6 +31,20 @@ def iso(value: datetime) -> str:
     return to_utc(value).isoformat().replace("+00:00", "Z")
 
 
+# Instants a schedule may name: far enough from datetime's year 9999 that a hundred upcoming fires (the most
+# an API call lists) of any accepted trigger still compute.
+MIN_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def check_instant(field: str, value: datetime) -> datetime:
+    """``value`` as aware UTC, or ValueError naming ``field`` when it is outside [MIN_INSTANT, MAX_INSTANT)."""
+    value = to_utc(value)
+    if not MIN_INSTANT <= value < MAX_INSTANT:
+        raise ValueError(f"{field} must be between {iso(MIN_INSTANT)} and {iso(MAX_INSTANT)} (exclusive)")
+    return value
+
+
 def check_range(field: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{field} must be between {low} and {high}")

@@ -117,8 +117,11 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     if not cursor:
         return None
     try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except ValueError:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        if raw.count(b"{") + raw.count(b"[") > 8:  # a key is one flat level of {"S": ...}: no deep nesting
+            raise ValueError("cursor is not valid")
+        key = json.loads(raw)
+    except (ValueError, RecursionError):
         raise ValueError("cursor is not valid") from None
     if not isinstance(key, dict) or not all(isinstance(v, dict) for v in key.values()):
         raise ValueError("cursor is not valid")

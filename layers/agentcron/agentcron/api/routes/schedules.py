@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from agentcron.api.dependencies import IdempotencyDep, JsonBody, ServicesDep
+from agentcron.api.errors import bad_request
 from agentcron.api.idempotency import REPLAYED_HEADER, Outcome, derived_schedule_id, read_key
 from agentcron.api.routes.common import (
     IdempotencyKey,
@@ -35,6 +36,8 @@ from agentcron.application import schedules as use_cases
 from agentcron.models import ScheduleSpec
 
 TAGS = ["schedules"]
+READ_ONLY = frozenset({"id", "created_at", "updated_at"})  # a PATCH cannot change them
+PATCHES = {"update_schedule": ScheduleSpec}  # routes whose free-form body is a partial model (strict check)
 Count = Annotated[int, Query(ge=1, le=MAX_UPCOMING, description="How many fire times (1-100).")]
 
 router = APIGatewayHttpRouter()
@@ -128,6 +131,9 @@ def update_schedule(
     services: ServicesDep,
     if_match_header: IfMatch = None,
 ) -> Response[ScheduleView]:
+    read_only = sorted(set(changes) & READ_ONLY)
+    if read_only:
+        raise bad_request(f"{read_only[0]} is set by the server and cannot be changed", field=read_only[0])
     expected = if_match(if_match_header)
     edited = use_cases.edit_schedule(services, schedule_id, changes, expected_version=expected)
     return schedule_reply(HTTPStatus.OK, *edited)
