@@ -123,10 +123,21 @@ def test_bad_input_is_a_400_naming_the_field(api: Api) -> None:
 
 
 EXTREME_INPUT = [  # (event, body, field): dates at the ends of the calendar, huge numbers, odd text
-    ("create-schedule", daily_spec(start_at="9999-12-31T12:00:00Z"), "body"),  # no fire before year 10000
-    ("create-schedule", daily_spec(start_at="0001-01-01T00:00:00+01:00"), "body"),  # year 0 in UTC
-    ("create-schedule", daily_spec(end_at="9999-12-31T23:59:59-01:00"), "body"),
-    ("create-schedule", daily_spec(trigger={"type": "interval", "every_seconds": 10**30}), "body"),
+    ("create-schedule", daily_spec(start_at="9999-12-31T12:00:00Z"), "start_at"),  # no fire before 10000
+    ("create-schedule", daily_spec(start_at="9999-12-31T20:00:00Z"), "start_at"),  # upcoming: out of range
+    ("create-schedule", daily_spec(start_at="0001-01-01T00:00:00+01:00"), "start_at"),  # year 0 in UTC
+    ("create-schedule", daily_spec(end_at="9999-12-31T23:59:59-01:00"), "end_at"),
+    ("create-schedule", daily_spec(expires_at="8999-12-31T23:59:59-01:00"), "expires_at"),
+    (
+        "create-schedule",
+        daily_spec(trigger={"type": "once", "at": "9999-12-31T20:00:00Z"}),
+        "trigger.at",
+    ),
+    (
+        "create-schedule",
+        daily_spec(trigger={"type": "interval", "every_seconds": 10**30}),
+        "trigger.every_seconds",
+    ),
     (
         "create-schedule",
         daily_spec(trigger={"type": "daily", "hour": 10**40, "minute": 0}),
@@ -149,8 +160,8 @@ EXTREME_INPUT = [  # (event, body, field): dates at the ends of the calendar, hu
         '{"name": "x", "trigger": {"type": "daily", "hour": NaN, "minute": 0}}',
         "trigger.hour",
     ),
-    ("preview", daily_spec(start_at="9999-12-31T12:00:00Z"), "body"),
-    ("backfill", {"start_at": "0001-01-01T00:00:00Z", "end_at": "0001-01-02T00:00:00Z"}, "body"),
+    ("preview", daily_spec(start_at="9999-12-31T12:00:00Z"), "start_at"),
+    ("backfill", {"start_at": "0001-01-01T00:00:00Z", "end_at": "0001-01-02T00:00:00Z"}, "start_at"),
 ]
 
 
@@ -353,7 +364,10 @@ def test_patch_errors_match_the_create_errors(api: Api) -> None:
 
 def test_patch_cannot_change_the_id_and_null_clears_the_timezone(api: Api) -> None:
     api.create(daily_spec())
-    reply = api.call("update-schedule", body={"id": "renamed", "timezone": None}, headers={"if-match": None})
+    for field in ("id", "created_at", "updated_at"):
+        refused = api.call("update-schedule", body={field: "renamed"}, headers={"if-match": None})
+        assert refused.status == 400 and refused.error["field"] == field, refused.body
+    reply = api.call("update-schedule", body={"timezone": None}, headers={"if-match": None})
     assert reply.status == 200 and reply.body["id"] == "daily-news" and reply.body["timezone"] is None
     assert reply.body["state"]["next_fire_at"] == "2026-03-02T09:00:00Z"  # 09:00 UTC now
 
@@ -460,4 +474,18 @@ def test_an_unknown_route_is_a_404_in_the_error_shape(api: Api) -> None:
         "field": None,
         "type": "route_not_found",
     }
-    assert api.call("get-schedule", method="PUT").status == 404
+
+
+
+def test_a_wrong_method_is_a_405_with_allow(api: Api) -> None:
+    api.create(daily_spec())
+    for method, path, allowed in [
+        ("PUT", "/schedules/daily-news", "DELETE, GET, PATCH"),
+        ("GET", "/schedules/preview", "POST"),  # the preview's path, not a schedule called "preview"
+        ("TRACE", "/schedules", "GET, POST"),
+        ("DELETE", "/schedules/daily-news/runs", "GET"),
+    ]:
+        reply = api.call("get-schedule", method=method, path=path)
+        assert reply.status == 405, (method, path, reply.body)
+        assert reply.headers["allow"] == allowed
+        assert reply.error["type"] == "method_not_allowed" and reply.error["message"].startswith(method)

@@ -144,7 +144,7 @@ def _event(body: str | None, *, b64: bool = False, content_type: str = "applicat
     ("event", "message"),
     [
         (_event('{"name": '), "body is not valid JSON"),
-        (_event("[" * 100_000 + "]" * 100_000), "body is not valid JSON"),
+        (_event("[" * 100_000 + "]" * 100_000), "body must not nest arrays and objects deeper than 32 levels"),
         (_event("%%%", b64=True), "body is not valid base64"),
         (_event(base64.b64encode(b"\xff\xfe{}").decode(), b64=True), "body must be UTF-8 text"),
         (_event("x" * (MAX_BODY_BYTES + 1)), f"body must be at most {MAX_BODY_BYTES} bytes"),

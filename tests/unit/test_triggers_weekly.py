@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import ValidationError
+
+from agentcron.domain.schedule import imported
 from agentcron.models import WeeklyTrigger
 from agentcron.triggers import iter_fire_times, next_fire_after, upcoming
 
@@ -21,9 +25,22 @@ def test_list_of_weekdays_over_two_weeks():
     assert fires == [utc(2026, 3, d, 9) for d in (2, 4, 6, 9, 11, 13)]
 
 
-def test_weekdays_normalised_by_the_model():
-    trigger = WeeklyTrigger(weekdays=["Friday", "MON", "fri"], hour=0, minute=0)
+def test_weekdays_sorted_and_deduplicated_by_the_model():
+    trigger = WeeklyTrigger(weekdays=["fri", "mon", "fri"], hour=0, minute=0)
     assert upcoming(trigger, utc(2026, 3, 2), 3) == [utc(2026, 3, 6), utc(2026, 3, 9), utc(2026, 3, 13)]
+
+
+@pytest.mark.parametrize("name", ["monkey", "Friday", "MON", "mo", " mon"])
+def test_weekday_names_are_matched_exactly(name):
+    with pytest.raises(ValidationError, match="trigger.weekdays must be among"):
+        WeeklyTrigger(weekdays=[name], hour=0, minute=0)
+
+
+def test_the_import_path_spells_out_the_weekday_shorthands():
+    trigger = {"type": "weekly", "weekdays": ["Friday", "MON"], "hour": 0, "minute": 0}
+    data = imported({"name": "x", "trigger": trigger, "misfire_policy": "skip", "workflow_target": "w"})
+    assert data["trigger"]["weekdays"] == ["fri", "mon"] and data["misfire_policy"] == {"type": "skip"}
+    assert "workflow_target" not in data
 
 
 def test_single_weekday_strictly_after():

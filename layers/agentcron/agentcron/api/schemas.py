@@ -9,9 +9,11 @@ seed system where it has one: run now -> ``{schedule_id, run_id, enqueued_at}``,
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from agentcron.domain.values import check_instant
 from agentcron.models import OverlapPolicy, Run, Schedule
 
 MAX_UPCOMING = 100
@@ -83,6 +85,11 @@ class BackfillRequest(_Body):
 
     start_at: datetime
     end_at: datetime
+
+    @field_validator("start_at", "end_at")
+    @classmethod
+    def _instant(cls, v: datetime, info: Any) -> datetime:
+        return check_instant(info.field_name, v)
 
 
 class BackfillResponse(_Body):

@@ -39,9 +39,13 @@ MAX_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
 
 def check_instant(field: str, value: datetime) -> datetime:
     """``value`` as aware UTC, or ValueError naming ``field`` when it is outside [MIN_INSTANT, MAX_INSTANT)."""
-    value = to_utc(value)
+    problem = f"{field} must be between {iso(MIN_INSTANT)} and {iso(MAX_INSTANT)} (exclusive)"
+    try:
+        value = to_utc(value)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is in year 0 in UTC
+        raise ValueError(problem) from None
     if not MIN_INSTANT <= value < MAX_INSTANT:
-        raise ValueError(f"{field} must be between {iso(MIN_INSTANT)} and {iso(MAX_INSTANT)} (exclusive)")
+        raise ValueError(problem)
     return value
 
 
