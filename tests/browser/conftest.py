@@ -49,8 +49,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "broken-model": {
         "name": "Broken model",
         "trigger": {"type": "interval", "every_seconds": 6},
-        "run_config": {"project_id": "reports", "model": "nowhere:model", "task_message": "Fail, please.",
-                       "auto_execute": True},
+        "run_config": {"project_id": "reports", "model": "echo", "limits": {"max_total_tokens": 1},
+                       "task_message": "Fail, please.", "auto_execute": True},
     },
     "month-end": {
         "name": "Month-end close",

@@ -6,9 +6,11 @@ another path, body or header) reaches functions/api/app.py, THEN the answer and 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from agentcron.application import schedules
 from agentcron.models import Run, slot_run_id
@@ -203,6 +205,45 @@ def test_the_same_idempotency_key_creates_one_schedule_and_replays_the_answer(ap
     assert second.body == first.body and second.headers["etag"] == first.headers["etag"]
     assert "idempotent-replayed" not in first.headers and second.headers["idempotent-replayed"] == "true"
     assert len(api.stack.store.list_schedules()[0]) == 1
+
+
+def test_a_reply_too_large_to_record_strands_no_key(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record of a key goes with the write it guards: when the reply cannot be saved (DynamoDB's item
+    limit), the in-progress record is removed, the write's answer is given, and a retry replays the write
+    instead of a 409 "still in progress" forever."""
+    persistence = api.module._handler.idempotency.persistence
+    error = ClientError(
+        {"Error": {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"}},
+        "UpdateItem",
+    )
+    spec = daily_spec()
+    del spec["id"]  # the key derives the id
+    with monkeypatch.context() as patched:
+        patched.setattr(persistence, "save_success", lambda **kwargs: (_ for _ in ()).throw(error))
+        first = api.call("create-schedule", body=spec)
+    assert first.status == 201
+    table = api.stack.settings.idempotency_table
+    assert api.stack.dynamodb.scan(TableName=table)["Items"] == []  # nothing left "in progress"
+    again = api.call("create-schedule", body=spec)
+    assert again.status == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.body["id"] == first.body["id"] and len(api.stack.store.list_schedules()[0]) == 1
+
+
+def test_a_large_schedule_is_recorded_by_id_and_replayed_whole(api: Api) -> None:
+    """A 70,000-character non-ASCII name once made the saved reply larger than an item: names are capped
+    now, and the record keeps the schedule id rather than the reply, whatever the reply's size."""
+    big = "\u00e9\U0001f600" * 10_000  # 20,000 characters, 60 KB of UTF-8, 140 KB escaped
+    spec = daily_spec(run_config={"task_message": big, "system_prompt": big[:15_000], "model": "echo"})
+    first = api.call("create-schedule", body=spec)
+    assert first.status == 201, first.body
+    table = api.stack.settings.idempotency_table
+    items = api.stack.dynamodb.scan(TableName=table)["Items"]
+    assert len(items) == 1 and len(json.dumps(items[0])) < 4096
+    again = api.call("create-schedule", body=spec)
+    assert again.status == 201 and again.headers["idempotent-replayed"] == "true"
+    assert again.body == first.body and again.headers["etag"] == first.headers["etag"]
+    named = api.call("create-schedule", body=daily_spec("other", name="\u00e9" * 30_000))
+    assert named.status == 400 and named.error["field"] == "name"
 
 
 def test_the_same_key_with_another_body_is_a_422(api: Api) -> None:

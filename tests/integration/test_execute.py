@@ -229,7 +229,9 @@ def test_agent_failure_fails_the_run_with_a_visible_message(stack, exc: Exceptio
     assert state.last_failure_at == SLOT
 
 
-def test_an_unknown_model_provider_fails_the_run(stack) -> None:
+def test_an_unknown_model_provider_fails_the_run(stack, monkeypatch) -> None:
+    # Refused when a schedule is saved today; one stored before that check still fails its run cleanly.
+    monkeypatch.setattr("agentcron.application.schedules.check_run_config", lambda spec: None)
     run = _queued_run(stack, _spec(model="nosuch:model"))
     outcome = _handle(stack, RunMessage(schedule_id=run.schedule_id, run_id=run.run_id), Clock(SLOT))
     assert outcome.status == "failed"
@@ -371,7 +373,9 @@ def test_by_default_the_model_gets_the_default_tools(stack) -> None:
     assert [spec.name for spec in provider.requests[0].tools] == ["current_time", "http_fetch"]
 
 
-def test_an_unknown_tool_fails_the_run_with_a_clear_reason(stack) -> None:
+def test_an_unknown_tool_fails_the_run_with_a_clear_reason(stack, monkeypatch) -> None:
+    # Refused when a schedule is saved today; one stored before that check still fails its run cleanly.
+    monkeypatch.setattr("agentcron.application.schedules.check_run_config", lambda spec: None)
     run = _queued_run(stack, _spec(tools=["shell"]))
     outcome = _handle(stack, RunMessage(schedule_id=run.schedule_id, run_id=run.run_id), Clock(SLOT))
     assert outcome.status == "failed"

@@ -19,6 +19,10 @@ class ScheduleExists(AgentcronError):
         self.schedule_id = schedule_id
 
 
+class ScheduleBeingDeleted(ScheduleExists):
+    """The id's old run records are still being deleted (a purge job): created again once that is done."""
+
+
 class VersionConflict(AgentcronError):
     """An optimistic write lost: the schedule changed since it was read (HTTP 409, or re-read and retry)."""
 

@@ -40,6 +40,16 @@ class SessionStore:
             ContentType="application/json",
         )
 
+    def delete_many(self, session_ids: list[str]) -> None:
+        """Delete these sessions' transcripts (absent ones are fine), 1000 per request; S3 errors propagate."""
+        keys = sorted({self.key(session_id) for session_id in session_ids})
+        for start in range(0, len(keys), 1000):
+            objects = [{"Key": key} for key in keys[start : start + 1000]]
+            response = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True})
+            errors = response.get("Errors") or []
+            if errors:
+                raise RuntimeError(f"{len(errors)} transcript(s) not deleted, e.g. {errors[0]}")
+
     def load(self, session_id: str) -> Session | None:
         """The stored session, or None when there is none; other S3 errors propagate."""
         try:

@@ -64,6 +64,10 @@ def _etag(value: str) -> str:
 
 def create(client: ApiClient, args: argparse.Namespace) -> ApiReply:
     spec = read_spec(args.file)
+    if args.imported:
+        from agentcron.domain.schedule import imported
+
+        spec = imported(spec)
     return client.request(
         "POST", "/schedules", body=spec, headers=_headers(idempotency_key=args.idempotency_key)
     )
@@ -264,6 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("create", create, _show_schedule, "create a schedule from a JSON or YAML spec")
     sub.add_argument("-f", "--file", required=True, help="spec file (.json, .yaml/.yml) or - for stdin")
     sub.add_argument("--idempotency-key", help="retrying with the same key creates the schedule once")
+    sub.add_argument(
+        "--import",
+        dest="imported",
+        action="store_true",
+        help="a file of the original system: spell out its shorthands (misfire_policy \"skip\", null "
+        "policies, weekday names in full) and drop fields this system does not know",
+    )
 
     sub = command("list", list_schedules, _show_list, "list schedules")
     state = sub.add_mutually_exclusive_group()

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from agentcron.config import Settings
 
 ProviderFactory = Callable[[], "Provider"]
+BUILTIN_PROVIDERS = ("bedrock", "echo", "openai")
 _NEED_MODEL_ID = frozenset({"bedrock", "openai"})
 
 
@@ -32,6 +33,23 @@ def _bedrock_client(timeout_seconds: float) -> Any:
     from agentcron.agent.bedrock import bedrock_client
 
     return bedrock_client(timeout_seconds)
+
+
+def model_problem(model: str) -> str | None:
+    """Why ``model`` cannot name a built-in provider's model (None: it can); checked when a schedule is saved,
+    so a typo is a 400 at once rather than a failed run later."""
+    try:
+        name, _ = parse_model(model)
+    except ProviderError as exc:
+        return str(exc).replace("model must", "run_config.model must", 1)
+    if name not in BUILTIN_PROVIDERS:
+        return (
+            f"run_config.model must name a known provider ({', '.join(BUILTIN_PROVIDERS)}), "
+            f"got {name!r} in {model.strip()!r}"
+        )
+    if name in _NEED_MODEL_ID and model.strip() == name:
+        return f"run_config.model must name a model of {name}: write '{name}:<model-id>'"
+    return None
 
 
 def parse_model(model: str) -> tuple[str, str]:

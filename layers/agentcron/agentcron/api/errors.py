@@ -32,6 +32,7 @@ from agentcron.exceptions import (
     OverlapBlocked,
     RunNotFound,
     RunTerminal,
+    ScheduleBeingDeleted,
     ScheduleExists,
     ScheduleNotFound,
     SessionNotFound,
@@ -222,6 +223,16 @@ def install(app: APIGatewayHttpResolver) -> None:
         return error_response(
             HTTPStatus.CONFLICT,
             "Schedule already exists",
+            type="conflict",
+            field="id",
+            schedule_id=exc.schedule_id,
+        )
+
+    @app.exception_handler(ScheduleBeingDeleted)
+    def _being_deleted(exc: ScheduleBeingDeleted) -> Response:
+        return error_response(
+            HTTPStatus.CONFLICT,
+            "A schedule with this id is still being deleted; retry shortly",
             type="conflict",
             field="id",
             schedule_id=exc.schedule_id,

@@ -12,12 +12,14 @@ API side: the use cases below know nothing of HTTP retries (the derived id is al
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 
 from agentcron.api.errors import bad_request
 
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 
     from agentcron.config import Settings
+
+log = logging.getLogger(__name__)
 
 KEY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -97,16 +101,39 @@ class Idempotency:
 
         ``request`` (JSON-able) is what a reuse of the key must match. Exceptions from ``operation_fn``
         propagate and leave no record, so a failed request can be retried with the same key.
+
+        The record and the write it guards go together: when the outcome cannot be recorded (an item-size
+        error for a large reply, a throttled table), the in-progress record is removed and the outcome is
+        answered, so no key is ever left "in progress" behind a write that happened. A retried create then
+        finds the schedule under the key's derived id and replays it. (A run-now's reply is a few hundred
+        bytes: only a failing table can drop its record, and that is logged.)
         """
         if key is None or self.persistence is None:
             return operation_fn()
+        done: list[Outcome] = []
+
+        def operation() -> Outcome:
+            done.append(operation_fn())
+            return done[-1]
+
+        payload = {"key": key, "request": request}
         handler = IdempotencyHandler(
-            function=operation_fn,
-            function_payload={"key": key, "request": request},
+            function=operation,
+            function_payload=payload,
             config=self.config,
             persistence_store=self.persistence,
             key_prefix=f"agentcron.api.{operation}",
             function_args=(),
             function_kwargs={},
         )
-        return handler.handle()
+        try:
+            return handler.handle()
+        except IdempotencyPersistenceLayerError as exc:
+            if not done:  # the record could not be written or read: nothing ran
+                raise
+            log.warning("Idempotency-Key record not saved (%s); removing it so the key is not stranded", exc)
+            try:
+                self.persistence.delete_record(data=payload, exception=exc)
+            except Exception:  # noqa: BLE001 - the in-progress record then expires with the request's deadline
+                log.exception("Idempotency-Key record could not be removed either")
+            return done[-1]

@@ -14,9 +14,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agentcron.domain.values import check_instant
+from agentcron.application.schedules import MAX_LISTED_FIRES
 from agentcron.models import OverlapPolicy, Run, Schedule
 
-MAX_UPCOMING = 100
+MAX_UPCOMING = MAX_LISTED_FIRES
 
 
 class _Body(BaseModel):
@@ -78,6 +79,11 @@ class RunNowResponse(_Body):
     schedule_id: str
     run_id: str
     enqueued_at: datetime
+    cancel_job_id: str | None = Field(
+        default=None,
+        description="With cancel_other and more active runs than one page: the job flagging the rest "
+        "(GET /jobs/{job_id}).",
+    )
 
 
 class BackfillRequest(_Body):
@@ -97,6 +103,10 @@ class BackfillResponse(_Body):
     created: list[str] = Field(description="Run ids recorded and queued by this request.")
     existing: list[str] = Field(description="Run ids of slots that already had a run: not run again.")
     enqueued_at: datetime
+    remaining: int = Field(default=0, description="Slots left to the job (0: all recorded by this request).")
+    job_id: str | None = Field(
+        default=None, description="The job recording the remaining slots (GET /jobs/{job_id}); null if none."
+    )
 
 
 class RunList(_Body):

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from typing import TYPE_CHECKING
 
+from agentcron.application.jobs import advance_jobs
 from agentcron.application.runs import cancel_active, finish_run, send_run
 from agentcron.domain.planner import ClaimPlan, plan_claim
 from agentcron.exceptions import ClaimConflict, QueueSendFailed
@@ -75,7 +76,9 @@ def sweep(services: Services, now: datetime) -> SweepReport:
     shards = services.settings.due_shards
     with ThreadPoolExecutor(max_workers=min(shards, MAX_WORKERS)) as pool:
         reports = list(pool.map(lambda shard: _sweep_shard(services, shard, now), range(shards)))
-    return sum(reports, SweepReport())
+    report = sum(reports, SweepReport())
+    report.errors += advance_jobs(services, now)  # long API work, a page per sweep (application.jobs)
+    return report
 
 
 def run_sweeps(

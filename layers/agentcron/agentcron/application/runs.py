@@ -33,8 +33,10 @@ from agentcron.models import (
     TokenUsage,
     run_now_id,
     slot_run_id,
+    iso,
     to_utc,
 )
+from agentcron.domain.jobs import Job
 from agentcron.domain.planner import timing_of
 
 if TYPE_CHECKING:
@@ -51,6 +53,8 @@ _TICK = timedelta(microseconds=1)  # [start, end) as the strictly-after search n
 class BackfillResult:
     created: list[Run] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
+    job: Job | None = None  # the job recording the slots after the first page
+    remaining: int = 0  # slots left to that job
 
 
 def require_schedule(services: Services, schedule_id: str) -> Schedule:
@@ -111,8 +115,6 @@ def run_now(
     requested_at = requested_at or claimed_at
     if overlap_policy == OverlapPolicy.skip and schedule.state.active_run_count > 0:
         raise OverlapBlocked(schedule_id)
-    if overlap_policy == OverlapPolicy.cancel_other:
-        cancel_active(services, schedule)
     run = Run(
         run_id=run_now_id(schedule_id, requested_at, request_id or services.new_id()),
         schedule_id=schedule_id,
@@ -125,6 +127,10 @@ def run_now(
     if not created:
         logger.info("run-now %s already recorded; continuing with the existing run", run.run_id)
         run = services.store.get_run(schedule_id, run.run_id) or run
+    if overlap_policy == OverlapPolicy.cancel_other and schedule.state.active_run_count > 0:
+        from agentcron.application import jobs  # a page of flags here, the rest by the claim sweeps
+
+        jobs.cancel_others(services, schedule_id, keep=run.run_id)
     if send and run.status == RunStatus.queued:
         policy = overlap_policy or schedule.overlap_policy
         send_run(services, run, group_id=run.run_id if policy == OverlapPolicy.allow else schedule_id)
@@ -137,25 +143,32 @@ def backfill_slots(schedule: Schedule, start_at: datetime, end_at: datetime, lim
     return list(timing.iter_after(start_at - _TICK, until=end_at - _TICK, limit=limit))
 
 
-def backfill(services: Services, schedule_id: str, start_at: datetime, end_at: datetime) -> BackfillResult:
-    """One run per slot of ``[start_at, end_at)``; a slot that has a run already is reported, not re-run."""
-    schedule = require_schedule(services, schedule_id)
-    now = services.clock()
-    start_at, end_at = to_utc(start_at), to_utc(end_at)
-    if start_at >= end_at:
-        raise InvalidInput("start_at must be earlier than end_at", field="start_at")
-    if end_at > now:
-        raise InvalidInput("end_at must not be in the future", field="end_at")
-    slots = backfill_slots(schedule, start_at, end_at, MAX_BACKFILL_SLOTS + 1)
-    if len(slots) > MAX_BACKFILL_SLOTS:
-        raise InvalidInput(
-            f"end_at must leave at most {MAX_BACKFILL_SLOTS} slots after start_at", field="end_at"
-        )
+def no_slot_reason(schedule: Schedule, start_at: datetime, end_at: datetime) -> str:
+    """Why ``[start_at, end_at)`` holds no slot of ``schedule``: its own window, an interval grid that starts
+    later, a once trigger elsewhere, or simply no fire time of the trigger in the range."""
+    if schedule.start_at is not None and schedule.start_at >= end_at:
+        return f"the schedule's start_at ({iso(schedule.start_at)}) is not before end_at"
+    if schedule.end_at is not None and schedule.end_at <= start_at:
+        return f"the schedule's end_at ({iso(schedule.end_at)}) is not after start_at"
+    anchor = getattr(schedule.trigger, "anchor_at", None) or (
+        schedule.created_at if schedule.trigger.type == "interval" else None
+    )
+    if anchor is not None and anchor >= end_at:
+        return f"the interval's grid starts at its anchor ({iso(anchor)}), after the range"
+    at = getattr(schedule.trigger, "at", None)
+    if at is not None:
+        return f"the once trigger fires at {iso(at)}, outside the range"
+    return "the trigger has no fire time in the range"
+
+
+def record_backfill(services: Services, schedule: Schedule, slots: list[datetime], now: datetime) -> BackfillResult:
+    """Record one backfill run per slot (a slot that has a run already is reported, not re-run), then queue
+    the new ones; a failed send is left to the outbox."""
     result = BackfillResult()
     for slot in slots:
         run = Run(
-            run_id=slot_run_id(schedule_id, slot),
-            schedule_id=schedule_id,
+            run_id=slot_run_id(schedule.id, slot),
+            schedule_id=schedule.id,
             scheduled_for=slot,
             claimed_at=now,
             trigger=RunTrigger.backfill,
@@ -168,7 +181,41 @@ def backfill(services: Services, schedule_id: str, start_at: datetime, end_at: d
     try:
         services.queue.send_runs(schedule, result.created)
     except QueueSendFailed as exc:
-        logger.warning("backfill of %s recorded but not all sent (the outbox re-sends): %s", schedule_id, exc)
+        logger.warning("backfill of %s recorded but not all sent (the outbox re-sends): %s", schedule.id, exc)
+    return result
+
+
+def backfill(services: Services, schedule_id: str, start_at: datetime, end_at: datetime) -> BackfillResult:
+    """One run per slot of ``[start_at, end_at)``; a slot that has a run already is reported, not re-run.
+
+    The request records the first ``BACKFILL_PAGE`` slots itself; the rest go to a backfill job the claim
+    sweeps advance a page at a time (:mod:`agentcron.application.jobs`), named in the result. A range with
+    no slot is ``InvalidInput`` saying why.
+    """
+    from agentcron.application import jobs
+
+    schedule = require_schedule(services, schedule_id)
+    now = services.clock()
+    start_at, end_at = to_utc(start_at), to_utc(end_at)
+    if start_at >= end_at:
+        raise InvalidInput("start_at must be earlier than end_at", field="start_at")
+    if end_at > now:
+        raise InvalidInput("end_at must not be in the future", field="end_at")
+    slots = backfill_slots(schedule, start_at, end_at, MAX_BACKFILL_SLOTS + 1)
+    if len(slots) > MAX_BACKFILL_SLOTS:
+        raise InvalidInput(
+            f"end_at must leave at most {MAX_BACKFILL_SLOTS} slots after start_at", field="end_at"
+        )
+    if not slots:
+        raise InvalidInput(
+            f"start_at..end_at must hold a slot of the schedule: {no_slot_reason(schedule, start_at, end_at)}",
+            field="start_at",
+        )
+    page, rest = slots[: jobs.BACKFILL_PAGE], slots[jobs.BACKFILL_PAGE :]
+    result = record_backfill(services, schedule, page, now)
+    if rest:
+        job = jobs.backfill_rest(services, schedule_id, rest[0], end_at, total=len(slots))
+        return BackfillResult(result.created, result.existing, job=job, remaining=len(rest))
     return result
 
 

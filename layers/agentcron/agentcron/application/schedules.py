@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from agentcron.domain import planner
 from agentcron.application.patch import merge_patch
-from agentcron.exceptions import InvalidInput, ScheduleExists, ScheduleNotFound, VersionConflict
+from agentcron.application import jobs
+from agentcron.domain.jobs import Job
+from agentcron.exceptions import (
+    InvalidInput,
+    ScheduleBeingDeleted,
+    ScheduleExists,
+    ScheduleNotFound,
+    VersionConflict,
+)
 from agentcron.models import SCHEDULE_ID_PATTERN, Schedule, ScheduleSpec, ScheduleState
 
 if TYPE_CHECKING:
@@ -24,6 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_LISTED_FIRES = 100  # the most fire times a preview or an upcoming listing returns
 EDIT_ATTEMPTS = 5  # re-reads of an edit without expected_version while claims keep moving the version
 
 
@@ -37,6 +46,36 @@ class CreateResult:
 def _never_fires(spec: ScheduleSpec, now: datetime) -> InvalidInput:
     field, message = planner.never_fires_reason(spec, now)
     return InvalidInput(message, field=field)
+
+
+def check_run_config(spec: ScheduleSpec) -> None:
+    """``InvalidInput`` naming ``run_config.model`` or ``run_config.tools`` when they name no built-in provider
+    or tool (the list of known ones in the message): refused when saved, not when the first run fails."""
+    from agentcron.agent.registry import model_problem
+    from agentcron.agent.tools import TOOL_NAMES, unknown_tools
+
+    config = spec.run_config
+    if config.model is not None and config.model.strip():
+        problem = model_problem(config.model)
+        if problem:
+            raise InvalidInput(problem, field="run_config.model")
+    unknown = unknown_tools([name.strip() for name in config.tools or []])
+    if unknown:
+        raise InvalidInput(
+            f"run_config.tools must name known tools ({', '.join(TOOL_NAMES)}), got {unknown[0]!r}",
+            field="run_config.tools",
+        )
+
+
+def check_fires_computable(spec: ScheduleSpec, first: datetime) -> None:
+    """``InvalidInput`` when the upcoming fires after ``first`` cannot be computed (they would pass the end of
+    the calendar): what GET /schedules/{id}/upcoming lists must be listable for every stored schedule."""
+    try:
+        fire_times(spec, first, MAX_LISTED_FIRES)
+    except OverflowError:
+        raise InvalidInput(
+            "trigger has fire times too close to the end of the calendar (year 9999) to list", field="trigger"
+        ) from None
 
 
 def create_schedule(services: Services, spec: ScheduleSpec, *, derived_id: str | None = None) -> CreateResult:
@@ -53,12 +92,16 @@ def create_schedule(services: Services, spec: ScheduleSpec, *, derived_id: str |
     if spec.id is None:
         changes["id"] = derived_id if derived else services.new_id()
     spec = planner.anchored(spec.model_copy(update=changes))
+    check_run_config(spec)
     first = planner.initial_next_fire(spec, now)
     if first is None:
         raise _never_fires(spec, now)
+    check_fires_computable(spec, first)
     schedule = Schedule.model_validate(
         {**spec.model_dump(), "state": ScheduleState(next_fire_at=first if spec.enabled else None)}
     )
+    if jobs.purge_pending(services, schedule.id):
+        raise ScheduleBeingDeleted(schedule.id)
     try:
         services.store.insert_schedule(schedule)
     except ScheduleExists:
@@ -92,6 +135,8 @@ def edited(old: Schedule, spec: ScheduleSpec, now: datetime) -> Schedule:
     nxt = planner.next_fire_after_edit(old, new, now)
     if nxt is None and new.enabled and (not old.enabled or planner.timing_changed(old, new)):
         raise _never_fires(new, now)
+    if nxt is not None and planner.timing_changed(old, new):
+        check_fires_computable(new, nxt)
     state = old.state.model_copy(update={"next_fire_at": nxt if new.enabled else None})
     return Schedule.model_validate({**new.model_dump(), "state": state})
 
@@ -109,6 +154,8 @@ def edit_schedule(
         if expected_version is not None and version != expected_version:
             raise VersionConflict(f"Schedule {schedule_id} is at version {version}, not {expected_version}")
         spec = ScheduleSpec.model_validate(merge_patch(current.spec, changes))
+        if spec.run_config != current.run_config:
+            check_run_config(spec)
         try:
             saved = services.store.save_schedule(
                 edited(current, spec, services.clock()), expected_version=version
@@ -138,11 +185,24 @@ def resume_schedule(
     )
 
 
-def delete_schedule(services: Services, schedule_id: str, *, expected_version: int | None = None) -> None:
-    """Delete the schedule and its run records; ``ScheduleNotFound`` / ``VersionConflict``."""
+def delete_schedule(
+    services: Services, schedule_id: str, *, expected_version: int | None = None
+) -> Job | None:
+    """Delete the schedule, its run records and their transcripts; ``ScheduleNotFound`` / ``VersionConflict``.
+
+    The schedule goes at once (nothing claims it any more) and the first page of its runs with it; a longer
+    history is left to a purge job the claim sweeps finish (returned; None when everything is gone). A run
+    in flight is not interrupted: its record is gone, so its outcome is not recorded (the executor drops
+    it), and its transcript goes with the next page or, if written after, expires with the history.
+    """
     if not SCHEDULE_ID_PATTERN.match(schedule_id):
         raise ScheduleNotFound(schedule_id)
-    services.store.delete_schedule(schedule_id, expected_version=expected_version)
+    try:
+        services.store.delete_schedule(schedule_id, expected_version=expected_version, with_runs=False)
+    except ScheduleNotFound:
+        jobs.purge(services, schedule_id)  # leftovers of a delete interrupted half-way
+        raise
+    return jobs.purge(services, schedule_id)
 
 
 def fire_times(spec: ScheduleSpec, after: datetime, count: int) -> list[datetime]:

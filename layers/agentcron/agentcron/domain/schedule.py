@@ -137,6 +137,13 @@ class ScheduleSpec(DomainModel):
             raise ValueError(f"trigger.type is required (one of {', '.join(TRIGGER_TYPES)})")
         if kind not in TRIGGER_TYPES:
             raise ValueError(f"trigger.type must be one of {', '.join(TRIGGER_TYPES)}, got {kind!r}")
+        # The lenient reading (imports, code, stored data) takes the original system's shorthands; the API
+        # refuses them before this (agentcron.api.strict).
+        if isinstance(data.get("misfire_policy"), str):
+            data["misfire_policy"] = {"type": data["misfire_policy"]}
+        for key in ("run_config", "dst_policy", "retry_policy", "misfire_policy"):
+            if key in data and data[key] is None:
+                del data[key]
         return data
 
     @field_validator("id")

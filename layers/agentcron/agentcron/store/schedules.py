@@ -79,11 +79,15 @@ class SchedulesMixin(StoreBase):
             raise VersionConflict(f"Schedule {schedule.id} changed while it was being updated") from None
         return schedule_from_item(response["Attributes"])[0]
 
-    def delete_schedule(self, schedule_id: str, *, expected_version: int | None = None) -> None:
-        """Delete the schedule, then every run record of it. ``ScheduleNotFound`` / ``VersionConflict``.
+    def delete_schedule(
+        self, schedule_id: str, *, expected_version: int | None = None, with_runs: bool = True
+    ) -> None:
+        """Delete the schedule, then (``with_runs``) every run record of it. ``ScheduleNotFound`` /
+        ``VersionConflict``.
 
         The schedule goes first, so no claim can add runs after the runs are deleted; a missing schedule
         still has its leftover runs deleted (a retry of a delete interrupted half-way) before the error.
+        Without ``with_runs`` the caller deletes the runs in pages (:mod:`agentcron.application.jobs`).
         """
         condition = "attribute_exists(schedule_id)"
         values: dict[str, Any] = {}
@@ -108,9 +112,11 @@ class SchedulesMixin(StoreBase):
                 raise VersionConflict(
                     f"Schedule {schedule_id} is not at version {expected_version}"
                 ) from None
-            self._delete_runs(schedule_id)
+            if with_runs:
+                self._delete_runs(schedule_id)
             raise ScheduleNotFound(schedule_id) from None
-        self._delete_runs(schedule_id)
+        if with_runs:
+            self._delete_runs(schedule_id)
 
     def _delete_runs(self, schedule_id: str) -> None:
         request = {

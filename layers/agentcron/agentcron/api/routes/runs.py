@@ -27,9 +27,9 @@ from agentcron.api.routes.common import (
     responses,
 )
 from agentcron.api.schemas import BackfillRequest, BackfillResponse, RunList, RunNowRequest, RunNowResponse
-from agentcron.application import Services, schedules
+from agentcron.application import Services, jobs, schedules
 from agentcron.application import runs as use_cases
-from agentcron.models import Run, RunStatus
+from agentcron.models import OverlapPolicy, Run, RunStatus
 
 TAGS = ["runs"]
 
@@ -44,7 +44,15 @@ def _run_now(services: Services, schedule_id: str, options: RunNowRequest, key: 
         task_message=options.task_message,
         overlap_policy=options.overlap_policy,
     )
-    body = RunNowResponse(schedule_id=schedule_id, run_id=run.run_id, enqueued_at=run.claimed_at)
+    cancel_job = None
+    if options.overlap_policy == OverlapPolicy.cancel_other:
+        cancel_job = jobs.get_job(services, jobs.cancel_job_id(run.run_id))
+    body = RunNowResponse(
+        schedule_id=schedule_id,
+        run_id=run.run_id,
+        enqueued_at=run.claimed_at,
+        cancel_job_id=cancel_job.job_id if cancel_job else None,
+    )
     headers = {"Location": f"/schedules/{schedule_id}/runs/{run.run_id}"}
     return {"status": HTTPStatus.ACCEPTED.value, "body": body.model_dump(mode="json"), "headers": headers}
 
@@ -82,7 +90,9 @@ def run_now(
     summary="Run every slot of a past time range",
     description="One run per slot of the trigger in [start_at, end_at), through the normal queue. A slot "
     "that already has a run (claimed, run now or backfilled before) is reported in `existing` and not "
-    "run again. At most 1000 slots.",
+    "run again. At most 1000 slots; start_at must be before end_at, end_at not in the future, and the range "
+    "must hold a slot (400 says why not). The request records the first 50 slots; the rest are recorded "
+    "by a job (`job_id`, `remaining`, Location: /jobs/{job_id}).",
     tags=TAGS,
     responses=responses(202, "The runs are recorded and queued", BackfillResponse, 400, 404),
 )
@@ -97,8 +107,11 @@ def backfill(
         created=[run.run_id for run in result.created],
         existing=result.existing,
         enqueued_at=enqueued_at,
+        remaining=result.remaining,
+        job_id=result.job.job_id if result.job else None,
     )
-    return reply(HTTPStatus.ACCEPTED, body)
+    headers = {"Location": f"/jobs/{result.job.job_id}"} if result.job else None
+    return reply(HTTPStatus.ACCEPTED, body, headers)
 
 
 @router.get(

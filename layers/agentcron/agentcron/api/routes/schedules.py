@@ -33,6 +33,7 @@ from agentcron.api.routes.common import (
 from agentcron.api.schemas import MAX_UPCOMING, FireTimes, PauseRequest, ScheduleList, ScheduleView
 from agentcron.application import Services
 from agentcron.application import schedules as use_cases
+from agentcron.domain.jobs import Job
 from agentcron.models import ScheduleSpec
 
 TAGS = ["schedules"]
@@ -89,8 +90,22 @@ def create_schedule(
     idempotency_key: IdempotencyKey = None,
 ) -> Response[ScheduleView]:
     key = read_key(idempotency_key)
-    outcome = idempotency.run("create_schedule", key, raw_body, lambda: _create(services, spec, key))
-    return reply_outcome(outcome)
+    answered: list[Outcome] = []
+
+    def create() -> Outcome:
+        outcome = _create(services, spec, key)
+        answered.append(outcome)
+        return {"status": outcome["status"], "headers": outcome["headers"], "schedule_id": outcome["body"]["id"]}
+
+    record = idempotency.run("create_schedule", key, raw_body, create)
+    if answered:
+        return reply_outcome(answered[-1])
+    # A replay: the record keeps the schedule's id, not the reply (a reply can be larger than a record may
+    # be), and the schedule is answered as stored now.
+    schedule, version = use_cases.get_schedule(services, record["schedule_id"])
+    return reply(
+        int(record["status"]), view(schedule, version), {**record.get("headers", {}), "ETag": etag(version)}
+    )
 
 
 @router.post(
@@ -139,14 +154,26 @@ def update_schedule(
     return schedule_reply(HTTPStatus.OK, *edited)
 
 
+_DELETE_RESPONSES = responses(204, "Deleted, with its run records and transcripts", None, 404, 409)
+_DELETE_RESPONSES[202] = {
+    "description": "Deleted; its longer run history is being deleted by a job (follow it at Location)",
+    "content": {"application/json": {"model": Job}},
+    "headers": {"Location": {"description": "/jobs/{job_id}", "schema": {"type": "string"}}},
+}
+
+
 @router.delete(
     "/schedules/<schedule_id>",
-    summary="Delete a schedule and its run records",
+    summary="Delete a schedule, its run records and their transcripts",
+    description="The schedule goes at once. A history longer than one page is deleted by a job: 202 with "
+    "the job (GET /jobs/{job_id}); until it is done the id cannot be created again (409).",
     tags=TAGS,
-    responses=responses(204, "Deleted", None, 404, 409),
+    responses=_DELETE_RESPONSES,
 )
 def delete_schedule(schedule_id: str, services: ServicesDep, if_match_header: IfMatch = None):  # no body
-    use_cases.delete_schedule(services, schedule_id, expected_version=if_match(if_match_header))
+    job = use_cases.delete_schedule(services, schedule_id, expected_version=if_match(if_match_header))
+    if job is not None:
+        return reply(HTTPStatus.ACCEPTED, job, {"Location": f"/jobs/{job.job_id}"})
     return Response(status_code=HTTPStatus.NO_CONTENT, body=None, content_type=None)
 
 
