@@ -39,6 +39,7 @@ def test_run_now_records_a_queued_run_and_queues_it(api: Api) -> None:
         "schedule_id": "daily-news",
         "run_id": run_id,
         "enqueued_at": "2026-03-01T09:00:00Z",
+        "cancel_job_id": None,
     }
     assert reply.headers["location"] == f"/schedules/daily-news/runs/{run_id}"
     run = api.stack.store.get_run("daily-news", run_id)
@@ -272,12 +273,25 @@ def test_a_session_is_read_from_the_sessions_bucket(api: Api) -> None:
     assert odd.status == 404 and odd.body["session_id"] == "..%2F..%2Fetc"
 
 
-def test_deleting_a_schedule_keeps_its_sessions(api: Api) -> None:
+def test_deleting_a_schedule_deletes_its_sessions(api: Api) -> None:
     api.create(daily_spec())
     _queued(api)
     sessions = SessionStore(api.stack.s3, api.stack.settings.sessions_bucket)
-    sessions.save(Session(id="kept-session", title="t", created_at=NOW, updated_at=NOW))
-    api.stack.store.bind_session("daily-news", SLOT_RUN, "kept-session")
+    sessions.save(Session(id="gone-session", title="t", created_at=NOW, updated_at=NOW))
+    sessions.save(Session(id="other-session", title="t", created_at=NOW, updated_at=NOW))
+    api.stack.store.bind_session("daily-news", SLOT_RUN, "gone-session")
+    assert api.call("get-session", path="/sessions/gone-session").status == 200
     assert api.call("delete-schedule", headers={"if-match": None}).status == 204
     assert api.stack.store.get_run("daily-news", SLOT_RUN) is None
-    assert api.call("get-session", path="/sessions/kept-session").status == 200
+    assert api.call("get-session", path="/sessions/gone-session").status == 404
+    assert api.call("get-session", path="/sessions/other-session").status == 200
+
+
+def test_a_large_session_is_answered_with_a_pre_signed_url(api: Api) -> None:
+    sessions = SessionStore(api.stack.s3, api.stack.settings.sessions_bucket)
+    big = [Message(role="user", content="x" * 100_000) for _ in range(12)]  # 1.2 MB of transcript
+    sessions.save(Session(id="big-session", title="t", messages=big, created_at=NOW, updated_at=NOW))
+    reply = api.call("get-session", path="/sessions/big-session")
+    assert reply.status == 303, reply.body
+    assert reply.headers["location"] == reply.body["url"] and "big-session.json" in reply.body["url"]
+    assert reply.body["size_bytes"] > 1024 * 1024 and len(reply.raw["body"]) < 4096

@@ -232,8 +232,8 @@ def test_a_reply_too_large_to_record_strands_no_key(api: Api, monkeypatch: pytes
 def test_a_large_schedule_is_recorded_by_id_and_replayed_whole(api: Api) -> None:
     """A 70,000-character non-ASCII name once made the saved reply larger than an item: names are capped
     now, and the record keeps the schedule id rather than the reply, whatever the reply's size."""
-    big = "\u00e9\U0001f600" * 10_000  # 20,000 characters, 60 KB of UTF-8, 140 KB escaped
-    spec = daily_spec(run_config={"task_message": big, "system_prompt": big[:15_000], "model": "echo"})
+    big = "\u00e9\U0001f600" * 5_000  # 10,000 characters, 30 KB of UTF-8, 90 KB escaped
+    spec = daily_spec(run_config={"task_message": big, "system_prompt": big, "model": "echo"})
     first = api.call("create-schedule", body=spec)
     assert first.status == 201, first.body
     table = api.stack.settings.idempotency_table
@@ -530,3 +530,117 @@ def test_a_wrong_method_is_a_405_with_allow(api: Api) -> None:
         assert reply.status == 405, (method, path, reply.body)
         assert reply.headers["allow"] == allowed
         assert reply.error["type"] == "method_not_allowed" and reply.error["message"].startswith(method)
+
+
+def test_a_page_of_large_schedules_shrinks_by_bytes(api: Api) -> None:
+    """A list page stays far below Lambda's 6 MB answer: 25 schedules of ~96 KB each come in several pages."""
+    prompt = "p" * 32_000
+    config = {"model": "echo", "task_message": prompt, "system_prompt": prompt, "enhance_prompt": prompt}
+    for i in range(25):
+        api.create(daily_spec(f"big-{i:02}", run_config=config))
+    seen: list[str] = []
+    query: dict[str, str] = {"limit": "100"}
+    pages = 0
+    while True:
+        reply = api.call("list-schedules", query=query)
+        assert reply.status == 200 and len(reply.raw["body"]) < 3 * 1024 * 1024
+        seen += [s["id"] for s in reply.body["schedules"]]
+        pages += 1
+        if not reply.body["next_cursor"]:
+            break
+        query = {"limit": "100", "cursor": reply.body["next_cursor"]}
+    assert pages > 1 and sorted(seen) == [f"big-{i:02}" for i in range(25)]
+
+
+def test_every_field_has_a_cap_named_in_the_400(api: Api) -> None:
+    long = "x" * 40_000
+    for body, field in [
+        (daily_spec(name="n" * 201), "name"),
+        (daily_spec(run_config={"task_message": long}), "run_config.task_message"),
+        (daily_spec(run_config={"system_prompt": long}), "run_config.system_prompt"),
+        (daily_spec(run_config={"model": "echo:" + "m" * 300}), "run_config.model"),
+        (daily_spec(run_config={"tools": ["current_time"] * 40}), "run_config.tools"),
+        (daily_spec(pause_note="n" * 1001), "pause_note"),
+        (daily_spec(id="i" * 65), "id"),
+    ]:
+        reply = api.call("create-schedule", body=body, headers={"idempotency-key": None})
+        assert reply.status == 400 and reply.error["field"] == field, (field, reply.body)
+
+
+def test_an_edit_that_grows_a_schedule_past_its_cap_is_a_400_naming_the_field(api: Api) -> None:
+    api.create(daily_spec())
+    prompt = "\u4e2d" * 32_000  # 96 KB of UTF-8 each, 192 KB escaped in a body
+    first = api.call("update-schedule", body={"run_config": {"system_prompt": prompt}}, headers={"if-match": None})
+    assert first.status == 200, first.body
+    grown = api.call("update-schedule", body={"run_config": {"task_message": prompt}}, headers={"if-match": None})
+    assert grown.status == 400 and grown.error["field"].startswith("run_config."), grown.body
+    for event in ("pause-schedule", "resume-schedule"):  # the stored schedule stays editable
+        assert api.call(event, headers={"if-match": None}).status == 200
+
+
+def test_model_providers_and_tools_are_checked_when_saved(api: Api) -> None:
+    for config, field, known in [
+        ({"model": "nowhere:model"}, "run_config.model", "bedrock, echo, openai"),
+        ({"model": "bedrock"}, "run_config.model", "bedrock:<model-id>"),
+        ({"tools": ["shell"]}, "run_config.tools", "current_time, http_fetch, scheduler"),
+    ]:
+        reply = api.call("create-schedule", body=daily_spec(run_config=config), headers={"idempotency-key": None})
+        assert reply.status == 400 and reply.error["field"] == field and known in reply.error["message"]
+    api.create(daily_spec())
+    patched = api.call("update-schedule", body={"run_config": {"model": "nowhere:x"}}, headers={"if-match": None})
+    assert patched.status == 400 and patched.error["field"] == "run_config.model"
+
+
+STRICT_REFUSALS = [  # (body changes, field): what the OpenAPI document forbids, the API refuses
+    ({"enabeld": False}, "enabeld"),
+    ({"run_config": {"modle": "echo"}}, "run_config.modle"),
+    ({"misfire_policy": "skip"}, "misfire_policy"),
+    ({"misfire_policy": None}, "misfire_policy"),
+    ({"run_config": None}, "run_config"),
+    ({"dst_policy": None}, "dst_policy"),
+    ({"retry_policy": None}, "retry_policy"),
+    ({"enabled": "true"}, "enabled"),
+    ({"trigger": {"type": "interval", "every_seconds": "3600"}}, "trigger.every_seconds"),
+    ({"start_at": 0}, "start_at"),
+    ({"trigger": {"type": "weekly", "weekdays": ["monkey"], "hour": 1, "minute": 0}}, "trigger.weekdays"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field"), STRICT_REFUSALS)
+def test_input_is_read_strictly(api: Api, changes: dict[str, Any], field: str) -> None:
+    reply = api.call("create-schedule", body=daily_spec(**changes), headers={"idempotency-key": None})
+    assert reply.status == 400 and reply.error["field"] == field, reply.body
+    assert api.stack.store.list_schedules()[0] == []
+
+
+def test_a_patch_is_read_strictly_too_and_null_resets_a_field(api: Api) -> None:
+    api.create(daily_spec(misfire_policy={"type": "skip", "grace_seconds": 5}))
+    for body, field in [({"enabeld": False}, "enabeld"), ({"enabled": "false"}, "enabled"), ({"state": {}}, "state")]:
+        reply = api.call("update-schedule", body=body, headers={"if-match": None})
+        assert reply.status == 400 and reply.error["field"] == field, reply.body
+    reset = api.call("update-schedule", body={"misfire_policy": None}, headers={"if-match": None})
+    assert reset.status == 200 and reset.body["misfire_policy"] == {"type": "run_once"}
+
+
+@pytest.mark.parametrize("depth", [40, 330])
+def test_deep_nesting_is_a_400(api: Api, depth: int) -> None:
+    api.create(daily_spec())
+    nested = "[" * depth + "]" * depth
+    for event, body in [
+        ("create-schedule", f'{{"name": "x", "trigger": {nested}}}'),
+        ("preview", nested),
+        ("update-schedule", f'{{"name": {nested}}}'),
+        ("pause-schedule", f'{{"note": {nested}}}'),
+    ]:
+        reply = api.call(event, body=body, headers={"idempotency-key": None, "if-match": None})
+        assert reply.status == 400 and reply.error["field"] == "body", (event, reply.body)
+
+
+def test_a_deeply_nested_cursor_is_a_400(api: Api) -> None:
+    import base64
+
+    for depth in (20, 960):
+        raw = ("[" * depth + "]" * depth).encode()
+        cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        reply = api.call("list-schedules", query={"cursor": cursor})
+        assert reply.status == 400 and reply.error["field"] == "cursor", reply.body

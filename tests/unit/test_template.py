@@ -544,3 +544,23 @@ def test_samconfig_deploys_the_agentcron_stack() -> None:
     assert deploy["capabilities"] == "CAPABILITY_IAM"
     assert deploy["resolve_s3"] is True and deploy["confirm_changeset"] is True
     assert defaults["validate"]["parameters"]["lint"] is True
+
+
+def test_transcripts_expire_with_the_run_history(template: dict[str, Any]) -> None:
+    rules = template["Resources"]["SessionsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    expiring = [rule for rule in rules if rule.get("ExpirationInDays") == _ref("RunHistoryDays")]
+    assert [rule.get("Prefix") for rule in expiring] == ["sessions/"]
+
+
+def test_the_claim_and_the_api_may_delete_transcripts_and_nothing_else_of_the_bucket(
+    template: dict[str, Any],
+) -> None:
+    for name in ("ClaimFunction", "ApiFunction"):
+        statements = [
+            statement
+            for policy in template["Resources"][name]["Properties"]["Policies"]
+            if isinstance(policy, dict) and "Statement" in policy
+            for statement in policy["Statement"]
+        ]
+        deleting = [s for s in statements if "s3:DeleteObject" in s["Action"]]
+        assert [s["Resource"] for s in deleting] == [{"Fn::Sub": "${SessionsBucket.Arn}/sessions/*"}], name

@@ -40,6 +40,22 @@ class SessionStore:
             ContentType="application/json",
         )
 
+    def size(self, session_id: str) -> int | None:
+        """The stored transcript's size in bytes (None when there is none)."""
+        try:
+            response = self._s3.head_object(Bucket=self._bucket, Key=self.key(session_id))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
+                return None
+            raise
+        return int(response["ContentLength"])
+
+    def url(self, session_id: str, *, expires_in: int) -> str:
+        """A pre-signed GET URL of the transcript, valid ``expires_in`` seconds (no request is made)."""
+        return self._s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": self.key(session_id)}, ExpiresIn=expires_in
+        )
+
     def delete_many(self, session_ids: list[str]) -> None:
         """Delete these sessions' transcripts (absent ones are fine), 1000 per request; S3 errors propagate."""
         keys = sorted({self.key(session_id) for session_id in session_ids})

@@ -112,13 +112,13 @@ class Idempotency:
             return operation_fn()
         done: list[Outcome] = []
 
-        def operation() -> Outcome:
+        def guarded() -> Outcome:
             done.append(operation_fn())
             return done[-1]
 
         payload = {"key": key, "request": request}
         handler = IdempotencyHandler(
-            function=operation,
+            function=guarded,
             function_payload=payload,
             config=self.config,
             persistence_store=self.persistence,

@@ -20,11 +20,36 @@ if TYPE_CHECKING:
     from agentcron.config import Settings
 
 
+MAX_INLINE_SESSION_BYTES = 1024 * 1024  # escaped as JSON a reply may grow 6-fold: Lambda answers <= 6 MB
+LINK_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class SessionLink:
+    """Where to read a transcript too large to answer inline: a pre-signed S3 URL."""
+
+    session_id: str
+    url: str
+    size_bytes: int
+    expires_in_seconds: int
+
+
 def get_session(services: Services, session_id: str) -> Session:
     session = services.sessions.load(session_id)
     if session is None:
         raise SessionNotFound(session_id)
     return session
+
+
+def read_session(services: Services, session_id: str) -> Session | SessionLink:
+    """The session, or for one larger than MAX_INLINE_SESSION_BYTES a link to read it from S3 directly."""
+    size = services.sessions.size(session_id)
+    if size is None:
+        raise SessionNotFound(session_id)
+    if size > MAX_INLINE_SESSION_BYTES:
+        url = services.sessions.url(session_id, expires_in=LINK_SECONDS)
+        return SessionLink(session_id, url, size, LINK_SECONDS)
+    return get_session(services, session_id)
 
 
 def session_id_for(schedule_id: str, run_id: str) -> str:

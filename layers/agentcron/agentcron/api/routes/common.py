@@ -4,6 +4,7 @@ parameters, OpenAPI response declarations, replies."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -14,7 +15,7 @@ from agentcron.api.idempotency import KEY_HEADER
 from agentcron.api.schemas import ErrorResponse, ScheduleView
 from agentcron.exceptions import RunNotFound, ScheduleNotFound, SessionNotFound, VersionConflict
 from agentcron.models import SCHEDULE_ID_PATTERN, Schedule
-from agentcron.store.codec import decode_cursor
+from agentcron.store.codec import decode_cursor, encode_cursor
 
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -102,6 +103,24 @@ def check_cursor(cursor: str | None, key: dict[str, str | None]) -> str | None:
 
 
 # --------------------------------------------------------------------------- replies
+
+MAX_PAGE_BYTES = 2 * 1024 * 1024  # a list page's items as JSON: escaped, a reply stays below Lambda's 6 MB
+
+
+def fit_page(
+    items: list[Any], next_cursor: str | None, key: Callable[[Any], dict[str, str]]
+) -> tuple[list[Any], str | None]:
+    """The first items of a page whose JSON fits MAX_PAGE_BYTES (at least one), and the cursor after the
+    last one kept: a page of large schedules shrinks instead of outgrowing the 6 MB a Lambda may answer.
+    ``key`` gives an item's key attributes (``{"schedule_id": ...}``), as a cursor names them."""
+    total = 0
+    for index, item in enumerate(items):
+        total += len(item.model_dump_json().encode("utf-8", "surrogatepass"))
+        if total > MAX_PAGE_BYTES and index > 0:
+            last = key(items[index - 1])
+            return items[:index], encode_cursor({name: {"S": value} for name, value in last.items()})
+    return items, next_cursor
+
 
 
 def view(schedule: Schedule, version: int | None) -> ScheduleView:

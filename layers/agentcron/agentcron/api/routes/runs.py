@@ -21,6 +21,7 @@ from agentcron.api.routes.common import (
     IdempotencyKey,
     check_cursor,
     check_run_id,
+    fit_page,
     check_schedule_id,
     reply,
     reply_outcome,
@@ -134,6 +135,7 @@ def list_runs(
         schedules.get_schedule(services, schedule_id)  # an unknown schedule is a 404 before a bad cursor
         raise
     runs, next_cursor = use_cases.list_runs(services, schedule_id, status=status, limit=limit, cursor=cursor)
+    runs, next_cursor = fit_page(runs, next_cursor, lambda r: {"schedule_id": r.schedule_id, "run_id": r.run_id})
     return reply(HTTPStatus.OK, RunList(schedule_id=schedule_id, runs=runs, next_cursor=next_cursor))
 
 

@@ -23,6 +23,7 @@ from agentcron.api.routes.common import (
     IfMatch,
     check_cursor,
     etag,
+    fit_page,
     if_match,
     reply,
     reply_outcome,
@@ -70,7 +71,10 @@ def list_schedules(
 ) -> Response[ScheduleList]:
     check_cursor(cursor, {"schedule_id": None})
     schedules, next_cursor = use_cases.list_schedules(services, enabled=enabled, limit=limit, cursor=cursor)
-    body = ScheduleList(schedules=[view(s, None) for s in schedules], next_cursor=next_cursor)
+    views, next_cursor = fit_page(
+        [view(s, None) for s in schedules], next_cursor, lambda s: {"schedule_id": s.id}
+    )
+    body = ScheduleList(schedules=views, next_cursor=next_cursor)
     return reply(HTTPStatus.OK, body)
 
 

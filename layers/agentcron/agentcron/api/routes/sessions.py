@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, Field
 
 from agentcron.api.dependencies import ServicesDep
 from agentcron.api.routes.common import check_session_id, reply, responses
@@ -15,14 +17,34 @@ from agentcron.models import Session
 router = APIGatewayHttpRouter()
 
 
+class SessionLinkView(BaseModel):
+    session_id: str
+    url: str = Field(description="A pre-signed S3 GET URL of the session's JSON.")
+    size_bytes: int
+    expires_in_seconds: int
+
+
+_RESPONSES = responses(200, "The session", Session, 404)
+_RESPONSES[303] = {
+    "description": "The session is larger than 1 MB: read it from the pre-signed URL in Location",
+    "content": {"application/json": {"model": SessionLinkView}},
+    "headers": {"Location": {"description": "A pre-signed S3 URL", "schema": {"type": "string"}}},
+}
+
+
 @router.get(
     "/sessions/<session_id>",
     summary="A run's agent session (the transcript)",
-    description="The id is the run's `session_id`. Sessions outlive deleted schedules until the bucket's "
-    "lifecycle removes them.",
+    description="The id is the run's `session_id`. Sessions expire with the run history (RunHistoryDays "
+    "after their last write) and are deleted with their schedule. One larger than 1 MB is answered 303 "
+    "with a pre-signed S3 URL (a reply stays far below Lambda's 6 MB).",
     tags=["sessions"],
-    responses=responses(200, "The session", Session, 404),
+    responses=_RESPONSES,
 )
-def get_session(session_id: str, services: ServicesDep) -> Response[Session]:
+def get_session(session_id: str, services: ServicesDep):  # Session, or a link (303): no one model
     check_session_id(session_id)
-    return reply(HTTPStatus.OK, use_cases.get_session(services, session_id))
+    found = use_cases.read_session(services, session_id)
+    if isinstance(found, use_cases.SessionLink):
+        body = SessionLinkView(**dataclasses.asdict(found))
+        return reply(HTTPStatus.SEE_OTHER, body, {"Location": found.url})
+    return reply(HTTPStatus.OK, found)
