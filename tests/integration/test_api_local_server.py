@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -92,7 +93,7 @@ def test_errors_come_back_as_json(server: ApiServer) -> None:
 def test_the_openapi_document_is_served_and_names_every_route(server: ApiServer) -> None:
     status, headers, raw = _request(server.url, "GET", "/openapi.json")
     assert status == 200 and headers["content-type"] == "application/json"
-    assert len(json.loads(raw)["paths"]) == 12
+    assert len(json.loads(raw)["paths"]) == 13  # with /jobs/{job_id}
 
 
 def test_serve_api_loads_the_deployed_handler_by_default(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,3 +129,29 @@ def test_make_run_serves_the_api_and_prints_its_url(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "API on http://127.0.0.1:" in done.stdout
+
+
+def test_any_undeclared_method_is_a_405_in_the_api_error_shape(server: ApiServer) -> None:
+    for method in ("TRACE", "PUT", "PROPFIND"):
+        status, headers, raw = _request(server.url, method, "/schedules")
+        assert status == 405, (method, raw)
+        assert headers["allow"] == "GET, POST" and json.loads(raw)["error"]["type"] == "method_not_allowed"
+
+
+def test_requests_are_served_concurrently() -> None:
+    """A slow request (one container busy) does not hold up the next one (served by another container)."""
+    release = threading.Event()
+
+    def slow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        if event["rawPath"] == "/slow":
+            assert release.wait(timeout=30), "the fast request was never served meanwhile"
+        else:
+            release.set()
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
+
+    with ApiServer([slow, slow], port=0, console=False) as running:
+        waiting = threading.Thread(target=_request, args=(running.url, "GET", "/slow"))
+        waiting.start()
+        status, _, _ = _request(running.url, "GET", "/fast")
+        waiting.join(timeout=30)
+        assert status == 200 and not waiting.is_alive()

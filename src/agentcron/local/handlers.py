@@ -21,18 +21,35 @@ def functions_dir() -> Path:
 _LOADING = threading.Lock()
 
 
-def load_handler(name: str) -> ModuleType:
+def load_handler(name: str, container: int = 0) -> ModuleType:
     """Import ``functions/<name>/app.py`` under the module name ``agentcron_fn_<name>`` (loaded once).
+
+    ``container`` > 0 loads another copy (``agentcron_fn_<name>_<container>``): a second warm Lambda
+    container with its own module state, so copies may serve requests at the same time. Powertools
+    metrics keep one metric set per process (a class attribute); each copy gets its own, as each container
+    is its own process.
 
     Thread-safe: a module is in ``sys.modules`` before it finishes executing, so without the lock a second
     thread could pick up a half-loaded handler.
     """
     with _LOADING:
-        return _load(name)
+        return _load(name, container)
 
 
-def _load(name: str) -> ModuleType:
-    module_name = f"agentcron_fn_{name}"
+def _own_metric_set(module: ModuleType) -> None:
+    metrics = getattr(module, "metrics", None)
+    provider = getattr(metrics, "provider", None)
+    if provider is None:
+        return
+    for attribute in ("metric_set", "dimension_set", "metadata_set"):
+        fresh = dict(getattr(provider, attribute, None) or {})
+        setattr(provider, attribute, fresh)
+        if hasattr(metrics, attribute):
+            setattr(metrics, attribute, fresh)
+
+
+def _load(name: str, container: int = 0) -> ModuleType:
+    module_name = f"agentcron_fn_{name}" + (f"_{container}" if container else "")
     if module_name in sys.modules:
         return sys.modules[module_name]
     path = functions_dir() / name / "app.py"
@@ -46,6 +63,8 @@ def _load(name: str) -> ModuleType:
     except BaseException:
         del sys.modules[module_name]
         raise
+    if container:
+        _own_metric_set(module)
     return module
 
 

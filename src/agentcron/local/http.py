@@ -5,8 +5,10 @@ lower-case headers (repeated ones joined by commas), cookies apart, the path per
 decoded ``queryStringParameters`` beside the ``rawQueryString``, a binary body base64-encoded. The response
 is the handler's ``{statusCode, headers, cookies, body, isBase64Encoded}`` written back as HTTP.
 
-Requests are handled one at a time, like one Lambda container; there is no authorisation (the deployed API
-has IAM or JWT in front of the same handler).
+Requests are served concurrently, each by a free handler of the pool (one per simulated Lambda container:
+a resolver is not thread-safe, so a handler serves one request at a time); ``serve_api`` starts
+``API_CONTAINERS`` of them. There is no authorisation (the deployed API has IAM or JWT in front of the same
+handler).
 
 The web console (``agentcron.console``) is served beside the API on the same port: ``/console`` and its files
 are answered here, ``/`` redirects to it, every other path goes to the handler.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import queue
 import threading
 import time
 import uuid
@@ -29,6 +32,7 @@ from agentcron.console import static_reply
 
 API_PORT = 8787
 HANDLER_TIMEOUT_SECONDS = 30  # API Gateway's integration limit
+API_CONTAINERS = 4  # handlers serving at the same time
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 API_ID = "local"
 
@@ -164,8 +168,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
             request_id=request_id,
         )
         try:
-            with self.server.lock:
-                response = self.server.handler(event, _Context(request_id))
+            handler = self.server.pool.get()
+            try:
+                response = handler(event, _Context(request_id))
+            finally:
+                self.server.pool.put(handler)
             status, headers, raw = response_parts(response)
         except Exception as exc:  # what API Gateway answers when the integration fails
             self.server.on_error(f"api handler failed: {exc!r}")
@@ -188,6 +195,14 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 
+    def __getattr__(self, name: str) -> Any:
+        """Any other method (TRACE, CONNECT, PROPFIND...) goes to the handler too, as API Gateway's
+        ``ANY /{proxy+}`` route sends it: the API answers 405 with ``Allow`` in its JSON error shape (the
+        base class would answer 501 in HTML)."""
+        if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
+            return self._handle
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         if self.server.verbose:
             super().log_message(format, *args)
@@ -200,7 +215,7 @@ class ApiServer(ThreadingHTTPServer):
 
     def __init__(
         self,
-        handler: Handler,
+        handler: Handler | list[Handler],
         *,
         host: str = "127.0.0.1",
         port: int = API_PORT,
@@ -210,8 +225,11 @@ class ApiServer(ThreadingHTTPServer):
     ) -> None:
         super().__init__((host, port), _RequestHandler)
         self.console = console  # serve the web console at /console
-        self.handler = handler
-        self.lock = threading.Lock()  # one request at a time, like one Lambda container
+        handlers = handler if isinstance(handler, list) else [handler]
+        self.handler = handlers[0]
+        self.pool: queue.Queue[Handler] = queue.Queue()  # free containers; each serves one request at a time
+        for each in handlers:
+            self.pool.put(each)
         self.verbose = verbose
         self.on_error = on_error
         self._thread: threading.Thread | None = None
@@ -246,8 +264,11 @@ def serve_api(
 
     The default handler reads its resources from the environment (``start_local_stack`` sets it).
     """
+    handlers: Handler | list[Handler]
     if handler is None:
         from agentcron.local.handlers import load_handler
 
-        handler = load_handler("api").lambda_handler
-    return ApiServer(handler, host=host, port=port, **kwargs).start()
+        handlers = [load_handler("api", container).lambda_handler for container in range(API_CONTAINERS)]
+    else:
+        handlers = handler
+    return ApiServer(handlers, host=host, port=port, **kwargs).start()
