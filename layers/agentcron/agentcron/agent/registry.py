@@ -13,6 +13,7 @@ per-call timeout and their endpoint from the injected :class:`agentcron.config.S
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
 ProviderFactory = Callable[[], "Provider"]
 BUILTIN_PROVIDERS = ("bedrock", "echo", "openai")
+# What a schedule may name, checked when it is saved and declared in the OpenAPI document: "echo", or a
+# built-in provider, ":" and a printable ASCII model id (a plain character class, so Python and JSON Schema
+# regexes read it alike).
+MODEL_PATTERN = rf"^(echo|({'|'.join(BUILTIN_PROVIDERS)}):[A-Za-z0-9._-][ -~]*)$"
 _NEED_MODEL_ID = frozenset({"bedrock", "openai"})
 
 
@@ -38,6 +43,8 @@ def _bedrock_client(timeout_seconds: float) -> Any:
 def model_problem(model: str) -> str | None:
     """Why ``model`` cannot name a built-in provider's model (None: it can); checked when a schedule is saved,
     so a typo is a 400 at once rather than a failed run later."""
+    if re.match(MODEL_PATTERN, model):
+        return None
     try:
         name, _ = parse_model(model)
     except ProviderError as exc:
@@ -49,7 +56,7 @@ def model_problem(model: str) -> str | None:
         )
     if name in _NEED_MODEL_ID and model.strip() == name:
         return f"run_config.model must name a model of {name}: write '{name}:<model-id>'"
-    return None
+    return f"run_config.model must be 'echo' or '<provider>:<model-id>' (printable ASCII), got {model!r}"
 
 
 def parse_model(model: str) -> tuple[str, str]:

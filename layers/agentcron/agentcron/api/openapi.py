@@ -8,7 +8,12 @@ Touches on top of the generated document:
 - the PATCH body is documented as ``SchedulePatch`` (every ScheduleSpec field, none required) although the
   route takes any object and validates the merged spec itself, so PATCH and POST report the same messages;
 - the generic 422 Powertools adds to every route is dropped where the route never answers 422 (validation
-  errors are 400 here), and so are the component schemas nothing refers to any more.
+  errors are 400 here), and so are the component schemas nothing refers to any more;
+- what the API refuses is declared: every object a request sends has ``additionalProperties: false``
+  (unknown fields are a 400), the real maxima (limits, intervals, policies), the instants a schedule may name
+  (years 1970-8999, as a pattern on the date-time strings), the known tools and model providers, the
+  cursor's shape. What no JSON Schema can say (one field against another or against the clock) is listed in
+  :data:`CROSS_FIELD_RULES` and in the operations' descriptions.
 """
 
 from __future__ import annotations
@@ -21,6 +26,12 @@ from zoneinfo import available_timezones
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
+from agentcron.api.routes.common import CURSOR_PATTERN, MAX_CURSOR_LENGTH
+from agentcron.domain.policies import YEAR_SECONDS
+from agentcron.domain.schedule import LIMIT_MAX
+from agentcron.domain.triggers import MAX_EVERY_SECONDS
+from agentcron.agent.registry import MODEL_PATTERN
+from agentcron.domain.values import NOT_BLANK_PATTERN
 from agentcron.models import SCHEDULE_ID_PATTERN
 
 TITLE = "agentcron"
@@ -36,13 +47,31 @@ _TIME_OF_DAY = {
     "minute": {"minimum": 0, "maximum": 59},
     "second": {"minimum": 0, "maximum": 59},
 }
+# Instants a schedule may name: years 1970-8999 (agentcron.domain.values.MIN_INSTANT / MAX_INSTANT).
+INSTANT_PATTERN = r"^(19[7-9][0-9]|[2-8][0-9]{3})-"
+# What the API refuses that no JSON Schema can say: one field against another, or against the clock.
+CROSS_FIELD_RULES = (
+    "start_at must be earlier than end_at",
+    "a schedule must have a next fire: trigger.at, end_at and expires_at in the future, a trigger that "
+    "fires within the start_at..end_at window",
+    "a backfill's start_at must be earlier than its end_at, its end_at not in the future, and its range "
+    "must hold 1 to 1000 slots",
+    "a whole schedule is at most 128 KB as JSON",
+    "run_config.task_message is required when auto_execute is true",
+    "trigger.expr must be a valid cron expression (the dialect in the README; the schema gives examples)",
+    "a run-now with overlap_policy skip is refused (409) while a run is active",
+)
 # schema -> property -> JSON Schema keywords (applied to the non-null branch of an optional property).
 BOUNDS: dict[str, dict[str, dict[str, Any]]] = {
     "ScheduleSpec": {
         "id": {"pattern": SCHEDULE_ID_PATTERN.pattern},
-        "name": {"minLength": 1, "pattern": r"\S"},
+        "name": {"minLength": 1, "pattern": NOT_BLANK_PATTERN},
     },
-    "IntervalTrigger": {"every_seconds": {"minimum": 1}},
+    "IntervalTrigger": {
+        "every_seconds": {"minimum": 1, "maximum": MAX_EVERY_SECONDS},
+        "anchor_at": {"pattern": INSTANT_PATTERN},
+    },
+    "OnceTrigger": {"at": {"pattern": INSTANT_PATTERN}},
     "DailyTrigger": _TIME_OF_DAY,
     "WeeklyTrigger": {**_TIME_OF_DAY, "weekdays": {"minItems": 1}},
     "MonthlyTrigger": {
@@ -52,13 +81,17 @@ BOUNDS: dict[str, dict[str, dict[str, Any]]] = {
     "CronTrigger": {
         "expr": {"minLength": 1, "examples": ["*/15 * * * *", "0 9 * * mon-fri", "0 30 8 1 * *"]}
     },
-    "SkipPolicy": {"grace_seconds": {"minimum": 0}},
-    "CatchUpWindowPolicy": {"max_catch_up_runs": {"minimum": 1}, "max_lateness_seconds": {"minimum": 0}},
-    "RetryPolicy": {"max_attempts": {"minimum": 1, "maximum": 10}},
-    "RunLimits": {
-        name: {"minimum": 1} for name in ("max_rounds", "max_total_tokens", "max_duration_seconds")
+    "SkipPolicy": {"grace_seconds": {"minimum": 0, "maximum": YEAR_SECONDS}},
+    "CatchUpWindowPolicy": {
+        "max_catch_up_runs": {"minimum": 1, "maximum": 100_000},
+        "max_lateness_seconds": {"minimum": 0, "maximum": YEAR_SECONDS},
     },
+    "RetryPolicy": {"max_attempts": {"minimum": 1, "maximum": 10}},
+    "RunLimits": {name: {"minimum": 1, "maximum": high} for name, high in LIMIT_MAX.items()},
+    "RunConfig": {"model": {"pattern": MODEL_PATTERN}},
+    "BackfillRequest": {"start_at": {"pattern": INSTANT_PATTERN}, "end_at": {"pattern": INSTANT_PATTERN}},
 }
+SPEC_INSTANTS = ("start_at", "end_at", "expires_at")
 TAGGED = (
     "IntervalTrigger",
     "OnceTrigger",
@@ -100,6 +133,17 @@ def _write_bounds(schemas: dict[str, Any]) -> None:
             schemas[name]["required"] = sorted({*schemas[name].get("required", []), "type"})
     spec = schemas.get("ScheduleSpec", {}).get("properties", {})
     spec.get("name", {}).pop("default", None)  # "" is no name: the validator refuses it
+    for name in SPEC_INSTANTS:
+        if name in spec:
+            _bound(spec[name], {"pattern": INSTANT_PATTERN})
+    if "max_consecutive_failures" in spec:
+        _bound(spec["max_consecutive_failures"], {"minimum": 1})
+    tools = schemas.get("RunConfig", {}).get("properties", {}).get("tools")
+    if tools is not None:
+        from agentcron.agent.tools import TOOL_NAMES
+
+        for branch in [b for b in tools.get("anyOf", [tools]) if b.get("type") == "array"]:
+            branch["items"] = {**branch.get("items", {}), "enum": list(TOOL_NAMES)}
     if "timezone" in spec:
         _bound(schemas["ScheduleSpec"]["properties"]["timezone"], {"enum": timezones()})
     if "RunConfig" in schemas:
@@ -108,14 +152,41 @@ def _write_bounds(schemas: dict[str, Any]) -> None:
             "required": ["auto_execute"],
         }
         schemas["RunConfig"]["then"] = {
-            "properties": {"task_message": {"type": "string", "pattern": r"\S"}},
+            "properties": {"task_message": {"type": "string", "pattern": NOT_BLANK_PATTERN}},
             "required": ["task_message"],
         }
+
+
+def _closed_inputs(doc: dict[str, Any]) -> None:
+    """``additionalProperties: false`` on every object schema a request body reaches (the API refuses
+    unknown fields); ``params`` of a job (free-form) is an output only."""
+    schemas = doc["components"]["schemas"]
+    bodies = [op.get("requestBody", {}) for item in doc.get("paths", {}).values() for op in item.values()]
+    seen: set[str] = set()
+    frontier = _refs(bodies)
+    while frontier - seen:
+        seen |= frontier
+        frontier = _refs([schemas.get(name, {}) for name in seen])
+    for name in seen:
+        schema = schemas.get(name, {})
+        if schema.get("type") == "object" or "properties" in schema:
+            schema["additionalProperties"] = False
+
+
+def _cursor_shapes(doc: dict[str, Any]) -> None:
+    for item in doc.get("paths", {}).values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("name") == "cursor" and parameter.get("in") == "query":
+                    _bound(
+                        parameter["schema"], {"pattern": CURSOR_PATTERN, "maxLength": MAX_CURSOR_LENGTH}
+                    )
 
 
 def _touch_up(doc: dict[str, Any]) -> dict[str, Any]:
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     _write_bounds(schemas)
+    _cursor_shapes(doc)
     for path, item in doc.get("paths", {}).items():
         for method, operation in item.items():
             answers = operation.get("responses", {})
@@ -130,6 +201,14 @@ def _touch_up(doc: dict[str, Any]) -> dict[str, Any]:
         patch.pop("required", None)
         for name in ("id", "created_at", "updated_at"):
             patch.get("properties", {}).pop(name, None)
+        for name, prop in patch.get("properties", {}).items():  # null resets a field to its default
+            if name in spec.get("required", []):  # name and trigger have none: null is refused
+                continue
+            branches = prop.get("anyOf")
+            if branches is None:
+                patch["properties"][name] = {"anyOf": [prop, {"type": "null"}]}
+            elif not any(b.get("type") == "null" for b in branches):
+                branches.append({"type": "null"})
         patch["title"] = "SchedulePatch"
         patch["description"] = (
             "Any subset of the ScheduleSpec fields; run_config is merged, the rest replaced."
@@ -139,6 +218,11 @@ def _touch_up(doc: dict[str, Any]) -> dict[str, Any]:
         for media in body.get("content", {}).values():
             media["schema"] = {"$ref": "#/components/schemas/SchedulePatch"}
     _prune(doc)
+    _closed_inputs(doc)
+    doc["info"]["x-cross-field-rules"] = list(CROSS_FIELD_RULES)
+    doc["info"]["description"] += " Refused although no JSON Schema can say it: " + "; ".join(
+        CROSS_FIELD_RULES
+    ) + "."
     return doc
 
 

@@ -107,8 +107,10 @@ def _check(annotation: Any, value: Any, path: str) -> list[Problem]:
         if kinds == {str} and not isinstance(value, str):
             return _wrong(path, "a string", value)
         return []
-    if issubclass(annotation, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
+    if issubclass(annotation, int):  # 3600.0 is an integer to JSON Schema too; "3600" is not
+        ok = not isinstance(value, bool) and (
+            isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        )
         return [] if ok else _wrong(path, "an integer (a JSON number)", value)
     if issubclass(annotation, float):
         ok = isinstance(value, int | float) and not isinstance(value, bool)

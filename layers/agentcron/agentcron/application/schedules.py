@@ -55,7 +55,7 @@ def check_run_config(spec: ScheduleSpec) -> None:
     from agentcron.agent.tools import TOOL_NAMES, unknown_tools
 
     config = spec.run_config
-    if config.model is not None and config.model.strip():
+    if config.model is not None:
         problem = model_problem(config.model)
         if problem:
             raise InvalidInput(problem, field="run_config.model")

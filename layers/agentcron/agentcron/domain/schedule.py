@@ -12,7 +12,14 @@ from pydantic import Field, field_validator, model_validator
 
 from agentcron.domain.policies import DstPolicy, MisfirePolicy, OverlapPolicy, RetryPolicy, RunOncePolicy
 from agentcron.domain.triggers import TRIGGER_TYPES, Trigger
-from agentcron.domain.values import SCHEDULE_ID_PATTERN, DomainModel, check_instant, check_range, to_utc
+from agentcron.domain.values import (
+    SCHEDULE_ID_PATTERN,
+    DomainModel,
+    check_instant,
+    check_range,
+    strip_blank,
+    to_utc,
+)
 
 # Upper bounds keep every value far from datetime and int overflow in claims and executions.
 LIMIT_MAX = {"max_rounds": 1000, "max_total_tokens": 100_000_000, "max_duration_seconds": 7 * 24 * 3600}
@@ -68,7 +75,7 @@ class RunConfig(DomainModel):
 
     @model_validator(mode="after")
     def _task_when_executing(self) -> RunConfig:
-        if self.auto_execute and not (self.task_message or "").strip():
+        if self.auto_execute and not strip_blank(self.task_message or ""):
             raise ValueError("run_config.task_message is required when auto_execute is true")
         return self
 
@@ -156,7 +163,7 @@ class ScheduleSpec(DomainModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        v = v.strip()
+        v = strip_blank(v)
         if not v:
             raise ValueError("name is required")
         return v

@@ -11,6 +11,20 @@ SCHEDULE_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 YEAR_SECONDS = 366 * 24 * 3600
 
 
+# Whitespace as JSON Schema patterns (ECMAScript's \s) see it: a "blank" text here is blank in the OpenAPI
+# document too, so a pattern there and a validator here agree on every string.
+JSON_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+NOT_BLANK_PATTERN = "[^" + "".join(f"\\u{ord(c):04x}" for c in JSON_WHITESPACE) + "]"
+
+
+def strip_blank(text: str) -> str:
+    return text.strip(JSON_WHITESPACE)
+
+
 def to_utc(value: datetime) -> datetime:
     """Aware UTC; a naive datetime is read as UTC."""
     if value.tzinfo is None:

@@ -20,6 +20,7 @@ from agentcron.store.codec import decode_cursor, encode_cursor
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 MAX_CURSOR_LENGTH = 2048
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"  # base64url without padding, as encode_cursor writes it
 IF_MATCH = "If-Match"
 
 IdempotencyKey = Annotated[
@@ -83,7 +84,7 @@ def check_cursor(cursor: str | None, key: dict[str, str | None]) -> str | None:
     if cursor is None:
         return None
     problem = bad_request("cursor is not valid", field="cursor")
-    if len(cursor) > MAX_CURSOR_LENGTH:
+    if len(cursor) > MAX_CURSOR_LENGTH or not re.match(CURSOR_PATTERN, cursor):
         raise problem
     try:
         decoded = decode_cursor(cursor)
