@@ -48,6 +48,8 @@ COVERAGE_CASES = 40  # per operation, positive and negative together
 def valid_data_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
     """``positive_data_acceptance``, except a 400 for a cross-field rule the document lists (a valid
     ``once`` trigger may name a past instant; a schema cannot compare it with the clock)."""
+    if response.status_code == 422:  # a key the earlier cases used with another body: documented state
+        return None
     if response.status_code == 400:
         error = response.json()["error"]
         if error["field"] == "trigger.expr" or any(f in error["message"] for f in CROSS_FIELD_MESSAGES):
