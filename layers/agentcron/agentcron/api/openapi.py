@@ -26,6 +26,7 @@ from zoneinfo import available_timezones
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
+from agentcron.api.idempotency import KEY_HEADER, KEY_PATTERN, MAX_KEY_LENGTH
 from agentcron.api.routes.common import CURSOR_PATTERN, MAX_CURSOR_LENGTH
 from agentcron.domain.policies import YEAR_SECONDS
 from agentcron.domain.schedule import LIMIT_MAX
@@ -59,6 +60,7 @@ CROSS_FIELD_RULES = (
     "a whole schedule is at most 128 KB as JSON",
     "run_config.task_message is required when auto_execute is true",
     "trigger.expr must be a valid cron expression (the dialect in the README; the schema gives examples)",
+    "a cursor must be a next_cursor this API handed out for the same listing (the schema gives its shape)",
     "a run-now with overlap_policy skip is refused (409) while a run is active",
 )
 # schema -> property -> JSON Schema keywords (applied to the non-null branch of an optional property).
@@ -174,9 +176,12 @@ def _closed_inputs(doc: dict[str, Any]) -> None:
 
 
 def _cursor_shapes(doc: dict[str, Any]) -> None:
+    """The cursor's shape (base64url, at most 2048 characters) and the Idempotency-Key's (printable ASCII)."""
     for item in doc.get("paths", {}).values():
         for operation in item.values():
             for parameter in operation.get("parameters", []):
+                if str(parameter.get("name")).lower() == KEY_HEADER.lower() and parameter.get("in") == "header":
+                    _bound(parameter["schema"], {"pattern": KEY_PATTERN, "maxLength": MAX_KEY_LENGTH})
                 if parameter.get("name") == "cursor" and parameter.get("in") == "query":
                     _bound(
                         parameter["schema"], {"pattern": CURSOR_PATTERN, "maxLength": MAX_CURSOR_LENGTH}
