@@ -166,7 +166,7 @@ def test_backfill_and_session(cli: Any, served: Any, spec_files: dict) -> None:
 def test_delete_and_exit_codes(cli: Any, spec_files: dict, tmp_path: Path) -> None:
     cli("schedules", "create", "-f", str(spec_files["json"]))
     code, out, _ = cli("schedules", "delete", "every-minute", "--json")
-    assert code == 0 and json.loads(out) == {"schedule_id": "every-minute", "deleted": True}
+    assert code == 0 and json.loads(out) == {"schedule_id": "every-minute", "deleted": True, "job_id": None}
     code, _, err = cli("schedules", "get", "every-minute")
     assert code == 1 and err.strip() == "error: HTTP 404: Schedule not found"
     code, out, _ = cli("schedules", "get", "every-minute", "--json")
@@ -229,3 +229,30 @@ def test_the_console_script_is_installed_and_talks_to_the_api(served: Any, spec_
     assert json.loads(created.stdout)["id"] == "hourly-report"
     usage = subprocess.run([*command, "--help"], capture_output=True, text=True, env=env, timeout=60)
     assert usage.returncode == 0 and "schedules" in usage.stdout
+
+
+def test_an_unknown_field_fails_the_cli_too(cli: Any, spec_files: dict) -> None:
+    cli("schedules", "create", "-f", str(spec_files["json"]))
+    code, _, err = cli("schedules", "update", "every-minute", "--set", "enabeld=false")
+    assert code == 1 and "enabeld is not a known field" in err
+    code, out, _ = cli("schedules", "get", "every-minute", "--json")
+    assert json.loads(out)["enabled"] is True
+
+
+def test_the_import_path_spells_out_the_original_shorthands(cli: Any, tmp_path: Path) -> None:
+    seed = {
+        "id": "seeded",
+        "name": "From the original system",
+        "trigger": {"type": "weekly", "weekdays": ["Monday", "FRI"], "hour": 9, "minute": 0},
+        "misfire_policy": "skip",
+        "retry_policy": None,
+        "workflow_target": "legacy",
+    }
+    path = tmp_path / "seed.json"
+    path.write_text(json.dumps(seed))
+    code, _, err = cli("schedules", "create", "-f", str(path))
+    assert code == 1 and "workflow_target is not a known field" in err
+    code, out, _ = cli("schedules", "create", "-f", str(path), "--import", "--json")
+    assert code == 0, out
+    created = json.loads(out)
+    assert created["trigger"]["weekdays"] == ["mon", "fri"] and created["misfire_policy"]["type"] == "skip"

@@ -114,7 +114,8 @@ def resume(client: ApiClient, args: argparse.Namespace) -> ApiReply:
 def delete(client: ApiClient, args: argparse.Namespace) -> ApiReply:
     reply = client.request("DELETE", _schedule_path(args), headers=_headers(if_match=args.if_match))
     if reply.ok:
-        reply.body = {"schedule_id": args.schedule_id, "deleted": True}
+        job = reply.body.get("job_id") if isinstance(reply.body, dict) else None  # 202: a purge job goes on
+        reply.body = {"schedule_id": args.schedule_id, "deleted": True, "job_id": job}
     return reply
 
 
@@ -169,6 +170,11 @@ def _show_list(body: dict[str, Any], args: argparse.Namespace) -> str:
 
 
 def _show_deleted(body: dict[str, Any], args: argparse.Namespace) -> str:
+    if body.get("job_id"):
+        return (
+            f"deleted schedule {body['schedule_id']}; its run records and transcripts are being deleted "
+            f"(job {body['job_id']}, GET /jobs/{body['job_id']})"
+        )
     return f"deleted schedule {body['schedule_id']} and its run records"
 
 
