@@ -251,7 +251,7 @@ def test_the_import_path_spells_out_the_original_shorthands(cli: Any, tmp_path: 
     path = tmp_path / "seed.json"
     path.write_text(json.dumps(seed))
     code, _, err = cli("schedules", "create", "-f", str(path))
-    assert code == 1 and "workflow_target is not a known field" in err
+    assert code == 1 and "misfire_policy must be an object, not a string" in err
     code, out, _ = cli("schedules", "create", "-f", str(path), "--import", "--json")
     assert code == 0, out
     created = json.loads(out)
