@@ -57,11 +57,12 @@ class SessionStore:
         )
 
     def delete_many(self, session_ids: list[str]) -> None:
-        """Delete these sessions' transcripts (absent ones are fine), 1000 per request; S3 errors propagate."""
+        """Delete these sessions' transcripts (absent ones are fine), 1000 a request; S3 errors propagate."""
         keys = sorted({self.key(session_id) for session_id in session_ids})
         for start in range(0, len(keys), 1000):
             objects = [{"Key": key} for key in keys[start : start + 1000]]
-            response = self._s3.delete_objects(Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True})
+            request = {"Objects": objects, "Quiet": True}
+            response = self._s3.delete_objects(Bucket=self._bucket, Delete=request)
             errors = response.get("Errors") or []
             if errors:
                 raise RuntimeError(f"{len(errors)} transcript(s) not deleted, e.g. {errors[0]}")

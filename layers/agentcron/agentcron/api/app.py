@@ -102,7 +102,8 @@ def _body_model(func: Any) -> tuple[type[BaseModel], bool] | None:
 
 class StrictBodies:
     """Every JSON body checked against its route's model before the resolver (and pydantic's lenient
-    validation) sees it: see :mod:`agentcron.api.strict`. The answer is a 400 listing every offending field."""
+    validation) sees it: see :mod:`agentcron.api.strict`. The answer is a 400 listing every offending
+    field."""
 
     def __init__(self, app: APIGatewayHttpResolver) -> None:
         self.app = app
@@ -175,7 +176,9 @@ def screen_body(event: dict[str, Any]) -> dict[str, Any] | None:
         )
     if _too_deep(text):
         return _error(
-            HTTPStatus.BAD_REQUEST, f"body must not nest arrays and objects deeper than {MAX_DEPTH} levels", "body"
+            HTTPStatus.BAD_REQUEST,
+            f"body must not nest arrays and objects deeper than {MAX_DEPTH} levels",
+            "body",
         )
     try:
         data = json.loads(text)
@@ -253,6 +256,7 @@ class ApiHandler:
             problems = self.strict.problems(event)
             if problems:
                 first = problems[0]
-                return _error(HTTPStatus.BAD_REQUEST, first["message"], first["field"], first["type"], problems)
+                message, field, kind = first["message"], first["field"], first["type"]
+                return _error(HTTPStatus.BAD_REQUEST, message, field, kind, problems)
         self.idempotency.register_context(context)
         return self.app.resolve(event, context)

@@ -43,7 +43,8 @@ Outcome = dict[str, Any]  # {"status": int, "body": JSON value, "headers": {str:
 
 
 def read_key(raw: str | None) -> str | None:
-    """The Idempotency-Key of a request (None when absent); 400 when it is empty, too long or not printable."""
+    """The Idempotency-Key of a request (None when absent); 400 when it is empty, too long or not
+    printable."""
     if raw is None:
         return None
     key = raw.strip()
@@ -137,6 +138,6 @@ class Idempotency:
             log.warning("Idempotency-Key record not saved (%s); removing it so the key is not stranded", exc)
             try:
                 self.persistence.delete_record(data=payload, exception=exc)
-            except Exception:  # noqa: BLE001 - the in-progress record then expires with the request's deadline
+            except Exception:  # noqa: BLE001 - the in-progress record expires with the request's deadline
                 log.exception("Idempotency-Key record could not be removed either")
             return done[-1]

@@ -180,7 +180,8 @@ def _cursor_shapes(doc: dict[str, Any]) -> None:
     for item in doc.get("paths", {}).values():
         for operation in item.values():
             for parameter in operation.get("parameters", []):
-                if str(parameter.get("name")).lower() == KEY_HEADER.lower() and parameter.get("in") == "header":
+                name = str(parameter.get("name")).lower()
+                if name == KEY_HEADER.lower() and parameter.get("in") == "header":
                     _bound(parameter["schema"], {"pattern": KEY_PATTERN, "maxLength": MAX_KEY_LENGTH})
                 if parameter.get("name") == "cursor" and parameter.get("in") == "query":
                     _bound(

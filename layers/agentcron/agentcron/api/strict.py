@@ -125,7 +125,8 @@ def _check(annotation: Any, value: Any, path: str) -> list[Problem]:
 def fields_problems(
     model: type[BaseModel], data: dict[str, Any], path: str = "", *, nullable: bool = False
 ) -> list[Problem]:
-    """What is wrong with ``data`` as the fields of ``model`` (``nullable``: any top-level key may be null)."""
+    """What is wrong with ``data`` as the fields of ``model`` (``nullable``: any top-level key may be
+    null)."""
     known: dict[str, Any] = {}
     for name, info in model.model_fields.items():
         known[name] = info

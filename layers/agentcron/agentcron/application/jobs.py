@@ -87,7 +87,9 @@ def purge_pending(services: Services, schedule_id: str) -> bool:
 # --------------------------------------------------------------------------- backfill
 
 
-def backfill_rest(services: Services, schedule_id: str, next_at: datetime, end_at: datetime, total: int) -> Job:
+def backfill_rest(
+    services: Services, schedule_id: str, next_at: datetime, end_at: datetime, total: int
+) -> Job:
     """A job for the slots of ``[next_at, end_at)`` the request left."""
     return start(
         services,
@@ -117,7 +119,9 @@ def _backfill_page(services: Services, job: Job) -> tuple[int, bool]:
 # --------------------------------------------------------------------------- cancel
 
 
-def cancel_page(services: Services, schedule_id: str, before: datetime, exclude: frozenset[str]) -> tuple[int, bool]:
+def cancel_page(
+    services: Services, schedule_id: str, before: datetime, exclude: frozenset[str]
+) -> tuple[int, bool]:
     """Flag up to CANCEL_PAGE open runs of the schedule claimed at or before ``before`` (but ``exclude``);
     (how many were flagged, whether none is left)."""
     schedule = services.store.get_schedule(schedule_id)
@@ -129,7 +133,8 @@ def cancel_page(services: Services, schedule_id: str, before: datetime, exclude:
         for run in services.store.open_runs(schedule_id, limit=limit)
         if run.run_id not in exclude and not run.cancel_requested and run.claimed_at <= before
     ]
-    flagged = sum(1 for run in candidates[:CANCEL_PAGE] if services.store.request_cancel(schedule_id, run.run_id))
+    page = candidates[:CANCEL_PAGE]
+    flagged = sum(1 for run in page if services.store.request_cancel(schedule_id, run.run_id))
     return flagged, len(candidates) <= CANCEL_PAGE
 
 
@@ -166,7 +171,8 @@ def advance(services: Services, job: Job) -> Job:
         count, finished = _backfill_page(services, job)
     else:
         before = to_utc(datetime.fromisoformat(job.params["before"]))
-        count, finished = cancel_page(services, job.schedule_id, before, frozenset({job.params.get("keep", "")}))
+        keep = frozenset({job.params.get("keep", "")})
+        count, finished = cancel_page(services, job.schedule_id, before, keep)
     job = job.model_copy(
         update={
             "done_count": job.done_count + count,
@@ -186,7 +192,7 @@ def advance_jobs(services: Services, now: datetime) -> int:
         try:
             advance(services, job)
         except Exception:  # noqa: BLE001 - one job's failure never stops the sweep or the other jobs
-            log.exception("job %s (%s of %s) failed; retried next sweep", job.job_id, job.kind, job.schedule_id)
+            log.exception("job %s (%s of %s) failed; retried", job.job_id, job.kind, job.schedule_id)
             failed += 1
     return failed
 

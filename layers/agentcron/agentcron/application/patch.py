@@ -1,10 +1,11 @@
 """PATCH semantics for schedules (the API, the CLI and the scheduler tool share them): merge a partial JSON body into the current spec. Pure, no I/O.
 
-Top-level fields in the body replace the current ones; nested objects are replaced as a whole (a new trigger is
-a whole trigger) except ``run_config``, whose keys are merged into the current run config. ``null`` removes a
-field (JSON merge patch, RFC 7396): it is back at its default (None for an optional field, the default policy
-or run config for an object), in ``run_config`` as at the top. The schedule's identity and history (``id``, ``created_at``) and what the server owns
-(``updated_at``, ``state``, ``version``) are never taken from the body.
+Top-level fields in the body replace the current ones; nested objects are replaced as a whole (a new
+trigger is a whole trigger) except ``run_config``, whose keys are merged into the current run config.
+``null`` removes a field (JSON merge patch, RFC 7396): it is back at its default (None for an optional
+field, the default policy or run config for an object), in ``run_config`` as at the top. The schedule's
+identity and history (``id``, ``created_at``) and what the server owns (``updated_at``, ``state``,
+``version``) are never taken from the body.
 """
 
 from __future__ import annotations

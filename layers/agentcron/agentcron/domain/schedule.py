@@ -69,7 +69,9 @@ class RunConfig(DomainModel):
     enhance_prompt: str | None = Field(default=None, max_length=MAX_PROMPT)
     auto_execute: bool = False
     # None: the provider's default tool set; [] disables tools
-    tools: list[Annotated[str, Field(max_length=MAX_SHORT)]] | None = Field(default=None, max_length=MAX_TOOLS)
+    tools: list[Annotated[str, Field(max_length=MAX_SHORT)]] | None = Field(
+        default=None, max_length=MAX_TOOLS
+    )
     limits: RunLimits = Field(default_factory=RunLimits)
     include_last_result: bool = False
 
@@ -207,7 +209,8 @@ class ScheduleSpec(DomainModel):
 
     @model_validator(mode="after")
     def _size(self) -> ScheduleSpec:
-        """The whole spec within MAX_SPEC_BYTES; the error names its largest field (in run_config, the key)."""
+        """The whole spec within MAX_SPEC_BYTES; the error names its largest field (in run_config, the
+        key)."""
         data = self.model_dump(mode="json", exclude={"state"})
         size = len(_json_bytes(data))
         if size <= MAX_SPEC_BYTES:

@@ -52,7 +52,7 @@ MAX_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 def check_instant(field: str, value: datetime) -> datetime:
-    """``value`` as aware UTC, or ValueError naming ``field`` when it is outside [MIN_INSTANT, MAX_INSTANT)."""
+    """``value`` as aware UTC, or ValueError naming ``field`` outside [MIN_INSTANT, MAX_INSTANT)."""
     problem = f"{field} must be between {iso(MIN_INSTANT)} and {iso(MAX_INSTANT)} (exclusive)"
     try:
         value = to_utc(value)

@@ -135,7 +135,9 @@ def list_runs(
         schedules.get_schedule(services, schedule_id)  # an unknown schedule is a 404 before a bad cursor
         raise
     runs, next_cursor = use_cases.list_runs(services, schedule_id, status=status, limit=limit, cursor=cursor)
-    runs, next_cursor = fit_page(runs, next_cursor, lambda r: {"schedule_id": r.schedule_id, "run_id": r.run_id})
+    runs, next_cursor = fit_page(
+        runs, next_cursor, lambda r: {"schedule_id": r.schedule_id, "run_id": r.run_id}
+    )
     return reply(HTTPStatus.OK, RunList(schedule_id=schedule_id, runs=runs, next_cursor=next_cursor))
 
 

@@ -99,7 +99,8 @@ def create_schedule(
     def create() -> Outcome:
         outcome = _create(services, spec, key)
         answered.append(outcome)
-        return {"status": outcome["status"], "headers": outcome["headers"], "schedule_id": outcome["body"]["id"]}
+        schedule_id = outcome["body"]["id"]
+        return {"status": outcome["status"], "headers": outcome["headers"], "schedule_id": schedule_id}
 
     record = idempotency.run("create_schedule", key, raw_body, create)
     if answered:
