@@ -58,7 +58,11 @@ class IntervalTrigger(DomainModel):
     @field_validator("every_seconds")
     @classmethod
     def _positive(cls, v: int) -> int:
-        return check_range("trigger.every_seconds", v, 1, MAX_EVERY_SECONDS)
+        if v <= 0:
+            raise ValueError("trigger.every_seconds must be > 0")
+        if v > MAX_EVERY_SECONDS:
+            raise ValueError(f"trigger.every_seconds must be at most {MAX_EVERY_SECONDS} (5 years)")
+        return v
 
     @field_validator("anchor_at")
     @classmethod
