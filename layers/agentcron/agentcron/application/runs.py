@@ -27,7 +27,6 @@ from agentcron.exceptions import (
 from agentcron.models import (
     OverlapPolicy,
     Run,
-    RunMessage,
     RunStatus,
     RunTrigger,
     Schedule,
@@ -38,6 +37,7 @@ from agentcron.models import (
     to_utc,
 )
 from agentcron.domain.jobs import Job
+from agentcron.queue import run_message
 
 if TYPE_CHECKING:
     from agentcron.application.services import Services
@@ -64,11 +64,18 @@ def require_schedule(services: Services, schedule_id: str) -> Schedule:
     return schedule
 
 
-def send_run(services: Services, run: Run, *, group_id: str, dedup_id: str | None = None) -> bool:
+def send_run(
+    services: Services,
+    run: Run,
+    *,
+    group_id: str,
+    dedup_id: str | None = None,
+    schedule: Schedule | None = None,
+) -> bool:
     """Queue a recorded run; False (logged) when the send failed: the outbox re-sends it later."""
     try:
         services.queue.send(
-            RunMessage(schedule_id=run.schedule_id, run_id=run.run_id),
+            run_message(schedule, run),
             group_id=group_id,
             dedup_id=dedup_id or run.run_id,
         )
@@ -133,7 +140,8 @@ def run_now(
         jobs.cancel_others(services, schedule_id, keep=run.run_id)
     if send and run.status == RunStatus.queued:
         policy = overlap_policy or schedule.overlap_policy
-        send_run(services, run, group_id=run.run_id if policy == OverlapPolicy.allow else schedule_id)
+        group = run.run_id if policy == OverlapPolicy.allow else schedule_id
+        send_run(services, run, group_id=group, schedule=schedule)
     return run
 
 
@@ -230,8 +238,13 @@ def finish_run(
     usage: TokenUsage | None = None,
     final_answer: str | None = None,
     if_lease_expired: bool = False,
+    session_id: str | None = None,
+    expected: Run | None = None,
 ) -> Run | None:
     """End an open run with ``status`` (conditional: None, and nothing changes, when it ended already).
+
+    ``expected``: the run as the caller knows it owns it (the executor: running, its attempt), so the store
+    need not read it first; ``session_id`` binds the run's transcript in the same write.
 
     What follows a recorded end, for every caller alike (executor, claim's outbox and reaper, cancel): the
     auto-pause check after a failure, then ``services.on_run_finished`` (metrics, the Run Finished event).
@@ -246,6 +259,8 @@ def finish_run(
         usage=usage,
         final_answer=final_answer,
         if_lease_expired=if_lease_expired,
+        session_id=session_id,
+        expected=expected,
     )
     if finished is None:
         return None

@@ -30,6 +30,12 @@ class Services:
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))  # ids of new schedules and run-nows
     on_run_finished: Callable[[Run], None] | None = None  # after a run ends: metrics, the Run Finished event
     wake_claim: Callable[[datetime], None] | None = None  # starts a claim invocation for a fire due soon
+    at_invocation_end: list[Callable[[], None]] = field(default_factory=list)  # e.g. put the batched events
+
+    def end_invocation(self) -> None:
+        """What must happen before a handler returns (Lambda may freeze the container right after)."""
+        for step in self.at_invocation_end:
+            step()
 
     @classmethod
     def from_settings(
