@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from agentcron.application import jobs
+from agentcron.application import jobs, runs
 from agentcron.application.claim import sweep
 from agentcron.models import Message, Run, RunStatus, Session, slot_run_id
 
@@ -142,3 +142,17 @@ def test_an_unknown_job_is_a_404(api: Api) -> None:
     for job_id in ("nothing", "bad~id"):
         reply = api.call("get-schedule", path=f"/jobs/{job_id}")
         assert reply.status == 404 and reply.error["type"] == "not_found"
+
+
+def test_a_run_in_flight_when_its_schedule_is_deleted_leaves_no_record(api: Api) -> None:
+    """As the README says: the run is not interrupted, its outcome is not recorded (no ghost record under a
+    deleted id, even when the finish writes without reading first)."""
+    api.create(daily_spec())
+    run = _runs(api, 1)[0]
+    started = api.stack.store.start_run("daily-news", run.run_id, NOW, lease_seconds=600)
+    assert started is not None
+    assert api.call("delete-schedule", headers={"if-match": None}).status == 204
+    services = api.stack.services(NOW)
+    assert runs.finish_run(services, "daily-news", run.run_id, RunStatus.success, expected=started) is None
+    assert runs.finish_run(services, "daily-news", run.run_id, RunStatus.success) is None
+    assert api.stack.store.run_keys_page("daily-news", limit=10) == []
