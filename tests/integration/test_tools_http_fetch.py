@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -56,6 +57,13 @@ class Web:
                     self.end_headers()
                 elif url.path == "/hang":
                     web.release.wait(5)
+                elif url.path == "/trickle":  # one header byte every 0.3 s: each read is quick, the whole not
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    for byte in b"X-Slow: " + b"y" * 40:
+                        if web.release.wait(0.3):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
                 else:
                     kind, body = {
                         "/page": ("text/plain; charset=utf-8", b"hello from the web"),
@@ -203,6 +211,17 @@ def test_a_slow_server_times_out(web: Web) -> None:
     assert _fetch(web, web.url("/hang"), timeout=0.3) == "error: fetch failed: timed out after 0.3 s"
 
 
+def test_one_deadline_covers_connect_headers_and_body(web: Web) -> None:
+    started = time.monotonic()
+    assert _fetch(web, web.url("/trickle"), timeout=1.0) == "error: fetch failed: timed out after 1 s"
+    assert time.monotonic() - started < 3  # not 40 x 0.3 s
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://public.test:99999999/", "http://[fe80::1%/"])
+def test_a_malformed_url_is_a_tool_error(web: Web, url: str) -> None:
+    assert _fetch(web, url).startswith("error: ")
+
+
 def test_an_unresolvable_name_is_reported(web: Web) -> None:
     assert _fetch(web, "http://nowhere.test/").startswith("error: refused: nowhere.test does not resolve")
 
@@ -222,6 +241,7 @@ def test_an_unresolvable_name_is_reported(web: Web) -> None:
         "::1",
         "fe80::1",
         "fc00::1",
+        "fec0::1",
         "224.0.0.1",
         "::ffff:10.0.0.1",
         "2002:7f00:1::",

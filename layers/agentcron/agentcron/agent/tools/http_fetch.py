@@ -10,7 +10,9 @@ bodies (text/*, JSON, XML, JavaScript) are returned decoded; other content types
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -123,7 +125,11 @@ class Fetcher:
         raise FetchFailed(f"more than {self.max_redirects} redirects")
 
     def _get(self, url: str, max_bytes: int, deadline: float) -> tuple[int, dict[str, str], bytes, bool]:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - a malformed port raises here, as a malformed host does above
+        except ValueError as exc:
+            raise FetchFailed(f"not a valid URL: {exc}") from None
         if parts.scheme not in ("http", "https"):
             raise AddressRefused(f"only http and https URLs are fetched, not {parts.scheme or 'no scheme'!r}")
         if parts.username or parts.password:
@@ -141,6 +147,11 @@ class Fetcher:
             if remaining <= 0:
                 break
             connection = self._connection(parts.scheme, host, port, address, remaining)
+            # One deadline for connect, headers and body: a socket timeout is per read, so a server that
+            # trickles a byte at a time would outlast it; at the deadline the socket is shut instead.
+            watchdog = threading.Timer(remaining, _shut, args=(connection,))
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 connection.request("GET", target, headers=_HEADERS)
                 response = connection.getresponse()
@@ -150,8 +161,9 @@ class Fetcher:
             except (OSError, http.client.HTTPException) as exc:
                 last_error = exc
             finally:
+                watchdog.cancel()
                 connection.close()
-        if last_error is None:
+        if last_error is None or self.clock() >= deadline:
             raise FetchFailed(f"timed out after {self.timeout_seconds:g} s")
         if isinstance(last_error, TimeoutError):
             raise FetchFailed(f"timed out after {self.timeout_seconds:g} s")
@@ -177,6 +189,16 @@ class Fetcher:
             size += len(chunk)
         body = b"".join(chunks)
         return body[:max_bytes], len(body) > max_bytes
+
+
+def _shut(connection: Any) -> None:
+    """End a fetch at its deadline: whatever read is waiting returns at once."""
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 _HEADERS = {

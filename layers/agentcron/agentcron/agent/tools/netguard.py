@@ -77,6 +77,8 @@ def _why(address: str) -> str | None:
             return "a loopback address"
         if candidate.is_link_local:
             return "a link-local address"
+        if isinstance(candidate, ipaddress.IPv6Address) and candidate.is_site_local:  # fec0::/10
+            return "a site-local address"
         if candidate.is_private:
             return "a private address"
         if isinstance(candidate, ipaddress.IPv4Address) and candidate in _CGNAT:
