@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     from agentcron.application import Services
     from agentcron.application.schedules import create_schedule
+    from agentcron.domain.access import SYSTEM
     from agentcron.planner import timing_of
 
     stack = start_local_stack(port=args.moto_port, sweep_seconds=args.sweep_seconds)
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     schedule_ids: list[str] = []
     now = utcnow()
     for raw in load_examples(args.examples):
-        schedule = create_schedule(services, ScheduleSpec.model_validate(raw)).schedule
+        schedule = create_schedule(services, SYSTEM, ScheduleSpec.model_validate(raw)).schedule
         schedule_ids.append(schedule.id)
         times = timing_of(schedule, expiring=False).upcoming(now, args.upcoming)
         shown = ", ".join(t.strftime("%Y-%m-%d %H:%M:%SZ") for t in times) or "none"

@@ -45,7 +45,8 @@ from typing import TYPE_CHECKING, Any
 from agentcron.agent.loop import AgentResult, run_agent
 from agentcron.agent.tools import ToolContext, build_tools
 from agentcron.application.runs import finish_run, run_now
-from agentcron.application.sessions import build_session, resolve_run_config, session_id_for
+from agentcron.application.sessions import build_session, resolve_run_config
+from agentcron.domain.access import SYSTEM
 from agentcron.domain.values import iso
 from agentcron.exceptions import AgentcronError
 from agentcron.models import (
@@ -123,7 +124,7 @@ class SessionRun:
         schedule = schedule or self.store.get_schedule(run.schedule_id)
         if schedule is None:
             return self.finish(run, RunStatus.skipped, "schedule no longer exists")
-        session = self.sessions.load(run.session_id or session_id_for(run.schedule_id, run.run_id))
+        session = self.sessions.load(run.session_id) if run.session_id else None
         recorded = session.metadata.get(OUTCOME_KEY) if session is not None else None
         if session is not None and recorded:
             # Decided by an earlier attempt whose run write failed: record it, call nothing.
@@ -145,6 +146,7 @@ class SessionRun:
             if not resolved.model:
                 return self.finish(run, RunStatus.skipped, "resolved model is empty")
             session = self.new_session(schedule, run, resolved)
+            run = run.model_copy(update={"session_id": session.id})
         if run.session_id != session.id:
             self.store.bind_session(run.schedule_id, run.run_id, session.id)
         if not schedule.run_config.auto_execute or not any(m.role == "user" for m in session.messages):
@@ -171,8 +173,14 @@ class SessionRun:
     # ------------------------------------------------------------------ steps
 
     def new_session(self, schedule: Schedule, run: Run, resolved: ResolvedRunConfig) -> Session:
+        """The run's first session under a random id (``Services.new_id``), bound to the run BEFORE it is
+        saved: a retry after a crash in between finds the id on the run and reuses it (no orphan)."""
+        session_id = run.session_id
+        if session_id is None:
+            session_id = self.services.new_id()
+            self.store.bind_session(run.schedule_id, run.run_id, session_id)
         previous = self.store.last_success(schedule.id) if schedule.run_config.include_last_result else None
-        session = build_session(schedule, run, resolved, self.now(), previous=previous)
+        session = build_session(session_id, schedule, run, resolved, self.now(), previous=previous)
         self.sessions.save(session)
         return session
 
@@ -197,7 +205,16 @@ class SessionRun:
         started_at = to_utc(datetime.fromisoformat(session.metadata.setdefault(STARTED_KEY, iso(self.now()))))
         try:
             provider, model_id = self.provider_for(resolved.model)
-            context = ToolContext(schedule_id=schedule.id, run_id=run.run_id, services=self.services)
+            context = ToolContext(
+                schedule_id=schedule.id,
+                run_id=run.run_id,
+                services=self.services,
+                project_id=schedule.project_id,
+                run_model=resolved.model,
+                run_tools=schedule.run_config.tools,
+                run_limits=schedule.run_config.limits,
+                chain=list(run.started_by_chain),
+            )
             return run_agent(
                 session,
                 provider,
@@ -313,6 +330,7 @@ def handle(
         # Recorded once per request id (enabled, overlap and misfire do not apply), then run right here.
         run = run_now(
             services,
+            SYSTEM,  # whoever may send to the run queue is trusted with every project (IAM)
             message.schedule_id,
             request_id=message.request_id or message_id,
             task_message=message.task_message,

@@ -195,9 +195,11 @@ class RunsMixin(StoreBase):
         if not self._update_run(schedule_id, run_id, update):
             raise RunNotFound(schedule_id, run_id)
 
-    def request_cancel(self, schedule_id: str, run_id: str) -> bool:
-        """Flag an open run for cancellation (the executor checks the flag); False when it is not open."""
-        update = Update().set("cancel_requested", True)
+    def request_cancel(self, schedule_id: str, run_id: str, *, by: str | None = None) -> bool:
+        """Flag an open run for cancellation (the executor checks the flag); False when it is not open.
+
+        ``by`` (who asked) is recorded as ``cancelled_by``."""
+        update = Update().set("cancel_requested", True).set("cancelled_by", by)
         queued, running = update.v(RunStatus.queued.value), update.v(RunStatus.running.value)
         update.when(f"{update.n('status')} IN ({queued}, {running})")
         return self._update_run(schedule_id, run_id, update)
@@ -279,6 +281,17 @@ class RunsMixin(StoreBase):
         if usage is not None:
             counters.add("input_tokens", usage.input_tokens).add("output_tokens", usage.output_tokens)
         return counters
+
+    def count_agent_create(self, schedule_id: str, run_id: str, *, limit: int) -> bool:
+        """Count one schedule creation by the run's scheduler tool, unless it made ``limit`` already (False).
+
+        A counter on the run record, so the cap holds across the run's invocations, retries and continuations.
+        """
+        update = Update().add("scheduler_creates", 1)
+        name = update.n("scheduler_creates")
+        update.when(f"attribute_exists({update.n('run_id')})")
+        update.when(f"attribute_not_exists({name}) OR {name} < {update.v(limit)}")
+        return self._update_run(schedule_id, run_id, update)
 
     # ------------------------------------------------------------------ outbox and reaper
 
