@@ -98,6 +98,9 @@ def schedule_detail(s: dict[str, Any]) -> str:
     lines = [
         ("id", s.get("id")),
         ("name", s.get("name")),
+        ("project", s.get("project_id") or "default"),
+        ("created by", s.get("created_by")),
+        ("updated by", s.get("updated_by")),
         (
             "enabled",
             "yes" if s.get("enabled") else f"paused{': ' + s['pause_note'] if s.get('pause_note') else ''}",
