@@ -12,8 +12,8 @@ fetched page (prompt injection), so its limits assume a hostile model:
 - its project only: ``list`` shows that project's schedules; ``patch``, ``delete``, ``run_now`` and
   ``list_runs`` of a schedule elsewhere answer "not found", exactly as for one that does not exist; a
   ``create`` lands in the run's project whatever the spec says;
-- no escalation: a schedule it creates or changes gets no tool, model or limit the run itself lacks (a
-  create without limits inherits the run's), and never ``scheduler`` (a patch may keep it where it is);
+- no escalation: a schedule it creates or changes gets no tool, model or limit the run itself lacks, and never
+  ``scheduler`` (a patch may keep it where it is); a create without model or limits gets the run's;
 - no tight loops: a trigger that fires more often than ``SchedulerMinIntervalSeconds`` (default 300 s;
   intervals and cron slots alike) is refused when it creates or changes timing;
 - bounded growth: ``SchedulerMaxCreatesPerRun`` creations per run (counted on the run record, so across
@@ -199,6 +199,8 @@ class Scheduler(Tool):
         config = dict(data.get("run_config") or {})
         config.pop("project_id", None)
         config.setdefault("limits", scope.limits.model_dump())  # no limits given: the run's own
+        if scope.model and not config.get("model"):
+            config["model"] = scope.model  # no model given: the run's own
         data["run_config"], data["project_id"] = config, scope.project_id  # its project, whatever it said
         spec = ScheduleSpec.model_validate(data)
         self._check(None, spec)
