@@ -42,16 +42,14 @@ class Stack:
     def __init__(self, url: str, output: list[str]) -> None:
         self.url, self.output = url, output
 
-    def call(
-        self, method: str, path: str, bearer: str | None = None, body: Any = None
-    ) -> tuple[int, Any]:
+    def call(self, method: str, path: str, bearer: str | None = None, body: Any = None) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"} if data is not None else {}
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the local stack
+            with urllib.request.urlopen(request, timeout=30) as response:
                 raw = response.read()
                 status = response.status
         except urllib.error.HTTPError as exc:
@@ -63,8 +61,23 @@ class Stack:
 def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     examples = tmp_path_factory.mktemp("no-examples")
     process = subprocess.Popen(
-        [sys.executable, "-m", "agentcron.local", "--auth", "jwt", "--api-port", "0", "--for", "240",
-         "--examples", str(examples), "--executors", "1", "--executor-processes", "0"],
+        [
+            sys.executable,
+            "-m",
+            "agentcron.local",
+            "--auth",
+            "jwt",
+            "--api-port",
+            "0",
+            "--for",
+            "240",
+            "--examples",
+            str(examples),
+            "--executors",
+            "1",
+            "--executor-processes",
+            "0",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -209,7 +222,9 @@ def test_the_cli_sends_its_token(local: Stack, capsys: pytest.CaptureFixture[str
     assert "HTTP 401" in capsys.readouterr().err
 
 
-def test_a_create_with_the_project_flag(local: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_create_with_the_project_flag(
+    local: Stack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({k: v for k, v in _spec("flagged", "ops").items() if k != "project_id"}))
     args = ["--api-url", local.url, "--token", OPS_WRITER, "schedules", "create", "-f", str(spec)]

@@ -15,13 +15,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from test_execute import SLOT, Clock
-from test_provider_openai import ChatServer
-
 from agentcron.agent import Providers
 from agentcron.application import execute
 from agentcron.domain.access import SYSTEM
 from agentcron.models import Run, RunMessage, RunStatus, ScheduleSpec, slot_run_id
+from test_execute import SLOT, Clock
+from test_provider_openai import ChatServer
 
 RUN_LIMITS = {"max_rounds": 40, "max_total_tokens": 1_000_000, "max_duration_seconds": 600}
 DAILY = {"type": "daily", "hour": 18, "minute": 0}
@@ -43,7 +42,11 @@ def _tool_call(call_id: str, **arguments: Any) -> tuple[int, dict[str, Any]]:
         "role": "assistant",
         "content": None,
         "tool_calls": [
-            {"id": call_id, "type": "function", "function": {"name": "scheduler", "arguments": json.dumps(arguments)}}
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": "scheduler", "arguments": json.dumps(arguments)},
+            }
         ],
     }
     return 200, {
@@ -62,7 +65,11 @@ def _answer(text: str) -> tuple[int, dict[str, Any]]:
 
 
 def _spec(**changes: Any) -> dict[str, Any]:
-    spec = {"name": "spawned", "trigger": DAILY, "run_config": {"task_message": "t", "tools": ["current_time"]}}
+    spec = {
+        "name": "spawned",
+        "trigger": DAILY,
+        "run_config": {"task_message": "t", "tools": ["current_time"]},
+    }
     for key, value in changes.items():
         if key == "run_config":
             spec["run_config"] = {**spec["run_config"], **value}
@@ -74,33 +81,113 @@ def _spec(**changes: Any) -> dict[str, Any]:
 # Each attempt: (tool call id, arguments, what the tool must answer: a prefix of its text)
 ATTEMPTS: list[tuple[str, dict[str, Any], str]] = [
     # another project's schedule is invisible: exactly "not found", as for one that does not exist
-    ("x-patch", {"action": "patch", "schedule_id": "victim", "spec": {"trigger": {"type": "interval", "every_seconds": 1}}}, "error: Schedule not found: victim"),
+    (
+        "x-patch",
+        {
+            "action": "patch",
+            "schedule_id": "victim",
+            "spec": {"trigger": {"type": "interval", "every_seconds": 1}},
+        },
+        "error: Schedule not found: victim",
+    ),
     ("x-run", {"action": "run_now", "schedule_id": "victim"}, "error: Schedule not found: victim"),
     ("x-delete", {"action": "delete", "schedule_id": "victim"}, "error: Schedule not found: victim"),
     ("x-runs", {"action": "list_runs", "schedule_id": "victim"}, "error: Schedule not found: victim"),
     ("x-ghost", {"action": "delete", "schedule_id": "ghost"}, "error: Schedule not found: ghost"),
     # no escalation on create
-    ("x-grant-scheduler", {"action": "create", "spec": _spec(id="s1", run_config={"tools": ["scheduler"]})}, "error: run_config.tools: the scheduler tool cannot grant the scheduler tool"),
-    ("x-grant-tool", {"action": "create", "spec": _spec(id="s2", run_config={"tools": ["http_fetch"]})}, "error: run_config.tools: this run cannot grant http_fetch"),
-    ("x-default-tools", {"action": "create", "spec": _spec(id="s3", run_config={"tools": None})}, "error: run_config.tools: this run cannot grant http_fetch"),
-    ("x-model", {"action": "create", "spec": _spec(id="s4", run_config={"model": "bedrock:anthropic.claude-opus"})}, "error: run_config.model: this run cannot give a schedule a model other than its own"),
-    ("x-limits", {"action": "create", "spec": _spec(id="s5", run_config={"limits": {"max_rounds": 1000}})}, "error: run_config.limits.max_rounds must be at most 40"),
-    ("x-interval", {"action": "create", "spec": _spec(id="s6", trigger={"type": "interval", "every_seconds": 1})}, "error: trigger: an agent may not schedule runs more often than every 300 s"),
-    ("x-cron", {"action": "create", "spec": _spec(id="s7", trigger={"type": "cron", "expr": "*/10 * * * * *"})}, "error: trigger: an agent may not schedule runs more often than every 300 s"),
-    ("x-cron-minutes", {"action": "create", "spec": _spec(id="s8", trigger={"type": "cron", "expr": "*/2 * * * *"})}, "error: trigger: an agent may not schedule runs more often than every 300 s"),
+    (
+        "x-grant-scheduler",
+        {"action": "create", "spec": _spec(id="s1", run_config={"tools": ["scheduler"]})},
+        "error: run_config.tools: the scheduler tool cannot grant the scheduler tool",
+    ),
+    (
+        "x-grant-tool",
+        {"action": "create", "spec": _spec(id="s2", run_config={"tools": ["http_fetch"]})},
+        "error: run_config.tools: this run cannot grant http_fetch",
+    ),
+    (
+        "x-default-tools",
+        {"action": "create", "spec": _spec(id="s3", run_config={"tools": None})},
+        "error: run_config.tools: this run cannot grant http_fetch",
+    ),
+    (
+        "x-model",
+        {"action": "create", "spec": _spec(id="s4", run_config={"model": "bedrock:anthropic.claude-opus"})},
+        "error: run_config.model: this run cannot give a schedule a model other than its own",
+    ),
+    (
+        "x-limits",
+        {"action": "create", "spec": _spec(id="s5", run_config={"limits": {"max_rounds": 1000}})},
+        "error: run_config.limits.max_rounds must be at most 40",
+    ),
+    (
+        "x-interval",
+        {"action": "create", "spec": _spec(id="s6", trigger={"type": "interval", "every_seconds": 1})},
+        "error: trigger: an agent may not schedule runs more often than every 300 s",
+    ),
+    (
+        "x-cron",
+        {"action": "create", "spec": _spec(id="s7", trigger={"type": "cron", "expr": "*/10 * * * * *"})},
+        "error: trigger: an agent may not schedule runs more often than every 300 s",
+    ),
+    (
+        "x-cron-minutes",
+        {"action": "create", "spec": _spec(id="s8", trigger={"type": "cron", "expr": "*/2 * * * *"})},
+        "error: trigger: an agent may not schedule runs more often than every 300 s",
+    ),
     # no escalation on patch of a schedule of its own project
-    ("x-patch-tools", {"action": "patch", "schedule_id": "peer", "spec": {"run_config": {"tools": ["scheduler", "current_time", "http_fetch"]}}}, "error: run_config.tools: this run cannot grant http_fetch"),
-    ("x-patch-loop", {"action": "patch", "schedule_id": "peer", "spec": {"trigger": {"type": "interval", "every_seconds": 60}}}, "error: trigger: an agent may not schedule runs more often than every 300 s"),
-    ("x-patch-limits", {"action": "patch", "schedule_id": "peer", "spec": {"run_config": {"limits": {"max_total_tokens": 10_000_000}}}}, "error: run_config.limits.max_total_tokens must be at most 1000000"),
-    ("x-move", {"action": "patch", "schedule_id": "peer", "spec": {"project_id": "reports"}}, "error: project_id cannot change"),
+    (
+        "x-patch-tools",
+        {
+            "action": "patch",
+            "schedule_id": "peer",
+            "spec": {"run_config": {"tools": ["scheduler", "current_time", "http_fetch"]}},
+        },
+        "error: run_config.tools: this run cannot grant http_fetch",
+    ),
+    (
+        "x-patch-loop",
+        {
+            "action": "patch",
+            "schedule_id": "peer",
+            "spec": {"trigger": {"type": "interval", "every_seconds": 60}},
+        },
+        "error: trigger: an agent may not schedule runs more often than every 300 s",
+    ),
+    (
+        "x-patch-limits",
+        {
+            "action": "patch",
+            "schedule_id": "peer",
+            "spec": {"run_config": {"limits": {"max_total_tokens": 10_000_000}}},
+        },
+        "error: run_config.limits.max_total_tokens must be at most 1000000",
+    ),
+    (
+        "x-move",
+        {"action": "patch", "schedule_id": "peer", "spec": {"project_id": "reports"}},
+        "error: project_id cannot change",
+    ),
     # its own schedule stays protected
     ("x-self-run", {"action": "run_now", "schedule_id": "own"}, "error: a run cannot start its own schedule"),
-    ("x-self-delete", {"action": "delete", "schedule_id": "own"}, "error: a run cannot delete its own schedule"),
+    (
+        "x-self-delete",
+        {"action": "delete", "schedule_id": "own"},
+        "error: a run cannot delete its own schedule",
+    ),
     # what it may do lands in its project, recorded with the run id; creations are capped per run
     ("ok-create-1", {"action": "create", "spec": _spec(id="c1", project_id="reports")}, '{"created"'),
-    ("ok-create-2", {"action": "create", "spec": _spec(id="c2", run_config={"project_id": "reports"})}, '{"created"'),
+    (
+        "ok-create-2",
+        {"action": "create", "spec": _spec(id="c2", run_config={"project_id": "reports"})},
+        '{"created"',
+    ),
     ("x-cap", {"action": "create", "spec": _spec(id="c3")}, "error: a run may create at most 2 schedules"),
-    ("ok-patch", {"action": "patch", "schedule_id": "peer", "spec": {"name": "renamed by an agent"}}, '{"patched"'),
+    (
+        "ok-patch",
+        {"action": "patch", "schedule_id": "peer", "spec": {"name": "renamed by an agent"}},
+        '{"patched"',
+    ),
     ("ok-run", {"action": "run_now", "schedule_id": "peer", "task_message": "go"}, '{"queued"'),
     ("ok-list", {"action": "list"}, '{"schedules"'),
 ]
@@ -124,7 +211,10 @@ def attack(stack):
 
 def _run(stack, schedule_id: str, run: Run | None = None) -> Run:
     run = run or Run(
-        run_id=slot_run_id(schedule_id, SLOT), schedule_id=schedule_id, project_id="ops", scheduled_for=SLOT,
+        run_id=slot_run_id(schedule_id, SLOT),
+        schedule_id=schedule_id,
+        project_id="ops",
+        scheduled_for=SLOT,
         claimed_at=SLOT,
     )
     stack.store.create_run(run, SLOT, redelivery_seconds=60)
@@ -150,7 +240,9 @@ def _tool_results(stack, run: Run) -> dict[str, str]:
 def test_a_hostile_model_escapes_nothing(attack) -> None:
     stack, server, settings = attack
     before = stack.store.get_schedule("victim")
-    server.script = [_tool_call(call_id, **arguments) for call_id, arguments, _ in ATTEMPTS] + [_answer("done")]
+    server.script = [_tool_call(call_id, **arguments) for call_id, arguments, _ in ATTEMPTS] + [
+        _answer("done")
+    ]
     run = _run(stack, "own")
 
     # WHEN the run executes, the model making one attempt per round

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from agentcron.application import Services
 from agentcron.application import runs as run_cases
 from agentcron.application import schedules as schedule_cases
@@ -56,7 +55,9 @@ class Repository:
         found = self.schedules.get(schedule_id)
         return found[0] if found else None
 
-    def save_schedule(self, schedule: Schedule, *, expected_version: int, min_failures: Any = None) -> Schedule:
+    def save_schedule(
+        self, schedule: Schedule, *, expected_version: int, min_failures: Any = None
+    ) -> Schedule:
         if self.schedules[schedule.id][1] != expected_version:
             raise VersionConflict("moved")
         self.schedules[schedule.id] = (schedule, expected_version + 1)
@@ -84,10 +85,14 @@ class Repository:
 
     def request_cancel(self, schedule_id: str, run_id: str, *, by: str | None = None) -> bool:
         run = self.runs[(schedule_id, run_id)]
-        self.runs[(schedule_id, run_id)] = run.model_copy(update={"cancel_requested": True, "cancelled_by": by})
+        self.runs[(schedule_id, run_id)] = run.model_copy(
+            update={"cancel_requested": True, "cancelled_by": by}
+        )
         return True
 
-    def finish_run(self, schedule_id: str, run_id: str, status: RunStatus, now: datetime, **kwargs: Any) -> Run:
+    def finish_run(
+        self, schedule_id: str, run_id: str, status: RunStatus, now: datetime, **kwargs: Any
+    ) -> Run:
         run = self.runs[(schedule_id, run_id)].model_copy(update={"status": status, "completed_at": now})
         self.runs[(schedule_id, run_id)] = run
         return run
@@ -125,7 +130,12 @@ def services() -> Services:
     )
     for schedule_id, project in (("ops-daily", "ops"), ("reports-daily", "reports")):
         spec = ScheduleSpec.model_validate(
-            {"id": schedule_id, "name": schedule_id, "project_id": project, "trigger": {"type": "daily", "hour": 9, "minute": 0}}
+            {
+                "id": schedule_id,
+                "name": schedule_id,
+                "project_id": project,
+                "trigger": {"type": "daily", "hour": 9, "minute": 0},
+            }
         )
         schedule_cases.create_schedule(services, SYSTEM, spec)
     return services
@@ -144,11 +154,20 @@ def _spec(project: str | None = None, **extra: Any) -> ScheduleSpec:
 def test_project_id_defaults_and_the_seed_systems_run_config_project_moves_to_the_top() -> None:
     assert _spec().project_id == "default"
     moved = ScheduleSpec.model_validate(
-        {"name": "x", "trigger": {"type": "once", "at": NOW}, "run_config": {"project_id": "ops", "model": "echo"}}
+        {
+            "name": "x",
+            "trigger": {"type": "once", "at": NOW},
+            "run_config": {"project_id": "ops", "model": "echo"},
+        }
     )
     assert moved.project_id == "ops"
     assert "project_id" not in moved.run_config.model_dump()
-    same = {"name": "x", "project_id": "ops", "trigger": {"type": "once", "at": NOW}, "run_config": {"project_id": "ops"}}
+    same = {
+        "name": "x",
+        "project_id": "ops",
+        "trigger": {"type": "once", "at": NOW},
+        "run_config": {"project_id": "ops"},
+    }
     assert ScheduleSpec.model_validate(same).project_id == "ops"
     with pytest.raises(ValueError, match="run_config.project_id must equal project_id"):
         ScheduleSpec.model_validate({**same, "run_config": {"project_id": "reports"}})
@@ -256,7 +275,9 @@ def test_a_schedule_never_changes_project(services: Services) -> None:
     assert caught.value.field == "project_id"
     with pytest.raises(ValueError, match="run_config.project_id must equal project_id"):  # a 400 as well
         schedule_cases.edit_schedule(services, ADMIN, "ops-daily", {"run_config": {"project_id": "reports"}})
-    same, _ = schedule_cases.edit_schedule(services, OPS_WRITER, "ops-daily", {"project_id": "ops", "name": "n"})
+    same, _ = schedule_cases.edit_schedule(
+        services, OPS_WRITER, "ops-daily", {"project_id": "ops", "name": "n"}
+    )
     assert (same.project_id, same.name, same.updated_by) == ("ops", "n", "alice")
 
 
@@ -288,7 +309,9 @@ def _session(session_id: str, **metadata: str) -> Session:
 
 
 def test_a_transcript_is_served_only_to_callers_who_see_its_project(services: Services) -> None:
-    services.sessions.sessions["s-ops"] = _session("s-ops", project_id="ops", created_by_schedule_id="ops-daily")
+    services.sessions.sessions["s-ops"] = _session(
+        "s-ops", project_id="ops", created_by_schedule_id="ops-daily"
+    )
     assert session_cases.get_session(services, OPS_READER, "s-ops").id == "s-ops"
     assert session_cases.get_session(services, ADMIN, "s-ops").id == "s-ops"
     with pytest.raises(SessionNotFound):

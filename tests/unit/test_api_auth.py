@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import pytest
-
 from agentcron.api.auth import caller_of
 from agentcron.api.errors import ApiError
+
 from agentcron.local.http import jwt_authorizer, jwt_claims
 
 
@@ -40,7 +40,11 @@ def test_iam_mode_makes_the_invoking_principal_an_administrator_of_every_project
 
 def test_jwt_mode_reads_projects_and_scopes_from_the_token() -> None:
     writer = caller_of(_jwt({"sub": "u1", "agentcron_projects": "[ops reports]"}, ["agentcron/write"]), "JWT")
-    assert (writer.principal, writer.projects, writer.can_write) == ("u1", frozenset({"ops", "reports"}), True)
+    assert (writer.principal, writer.projects, writer.can_write) == (
+        "u1",
+        frozenset({"ops", "reports"}),
+        True,
+    )
     reader = caller_of(_jwt({"sub": "u2", "agentcron_projects": '["ops"]'}, ["agentcron/read"]), "JWT")
     assert (reader.projects, reader.can_write) == (frozenset({"ops"}), False)
     admin = caller_of(_jwt({"client_id": "svc", "agentcron_projects": "*"}, ["agentcron/write"]), "JWT")

@@ -129,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     _emit(f"console on {api.url}/console")
     if args.auth == "jwt":
         _emit(
-            "API auth: JWT - requests need 'Authorization: Bearer <JWT>' (401 without); its claims and scopes "
-            "are passed on UNVERIFIED (no signature, issuer, audience or expiry check locally)"
+            "API auth: JWT - requests need 'Authorization: Bearer <JWT>' (401 without); its claims and "
+            "scopes are passed on UNVERIFIED (no signature, issuer, audience or expiry check locally)"
         )
     else:
         _emit("API auth: none - every request is an administrator of every project (--auth jwt to try JWT)")

@@ -184,7 +184,11 @@ def pause_schedule(
     expected_version: int | None = None,
 ) -> tuple[Schedule, int]:
     return edit_schedule(
-        services, caller, schedule_id, {"enabled": False, "pause_note": note}, expected_version=expected_version
+        services,
+        caller,
+        schedule_id,
+        {"enabled": False, "pause_note": note},
+        expected_version=expected_version,
     )
 
 
@@ -193,7 +197,11 @@ def resume_schedule(
 ) -> tuple[Schedule, int]:
     """Enable again; the next fire is computed from now (the paused period is not caught up)."""
     return edit_schedule(
-        services, caller, schedule_id, {"enabled": True, "pause_note": None}, expected_version=expected_version
+        services,
+        caller,
+        schedule_id,
+        {"enabled": True, "pause_note": None},
+        expected_version=expected_version,
     )
 
 

@@ -46,7 +46,9 @@ class Caller:
         return self.run_id or self.principal
 
     @classmethod
-    def of(cls, principal: str, projects: list[str] | set[str] | frozenset[str] | None, *, write: bool) -> Caller:
+    def of(
+        cls, principal: str, projects: list[str] | set[str] | frozenset[str] | None, *, write: bool
+    ) -> Caller:
         """A caller granted ``projects`` (``"*"`` among them, or None: every project)."""
         if projects is None or ALL_PROJECTS in projects:
             return cls(principal, None, write)

@@ -80,7 +80,9 @@ def _move_project(data: dict[str, Any]) -> dict[str, Any]:
         top = data.get("project_id")
         if nested is not None:
             if top is not None and top != nested:
-                raise ValueError("run_config.project_id must equal project_id (the project is a top-level field)")
+                raise ValueError(
+                    "run_config.project_id must equal project_id (the project is a top-level field)"
+                )
             data["project_id"] = nested
     if data.get("project_id") is None:
         data.pop("project_id", None)

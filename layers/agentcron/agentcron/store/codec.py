@@ -1,10 +1,10 @@
 """How schedules and runs are laid out as DynamoDB items, and the expression builder the store writes with.
 
 Schedules item: ``schedule_id``, ``project_id`` (a copy of the spec's, the key of the ``project`` index; items
-written before projects lack it until their next write), ``version`` (optimistic concurrency), ``spec`` (ScheduleSpec JSON),
-``enabled`` (copy of spec.enabled), every ScheduleState field as a top-level attribute (ISO-8601 UTC strings,
-numbers) so run transitions can ADD counters without touching ``version``; ``next_fire_at`` (epoch ms) and
-``due_shard`` exist only while the schedule is enabled and has a next fire (sparse ``due`` index).
+written before projects lack it until their next write), ``version`` (optimistic concurrency), ``spec``
+(ScheduleSpec JSON), ``enabled`` (copy of spec.enabled), every ScheduleState field as a top-level attribute
+(ISO-8601 UTC strings, numbers) so run transitions can ADD counters without touching ``version``;
+``next_fire_at`` (epoch ms) and ``due_shard`` exist only while the schedule is enabled and has a next fire (sparse ``due`` index).
 
 Runs item: every Run field top-level (usage as ``input_tokens``/``output_tokens``); ``open_shard`` and
 ``open_until`` (epoch ms) only while queued or running (sparse ``open`` index); ``purge_at`` (epoch seconds,

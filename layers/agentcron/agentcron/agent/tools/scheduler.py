@@ -29,8 +29,8 @@ fetched page (prompt injection), so its limits assume a hostile model:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import pairwise
 from datetime import datetime
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -204,13 +204,14 @@ class Scheduler(Tool):
         data["run_config"], data["project_id"] = config, scope.project_id  # its project, whatever it said
         spec = ScheduleSpec.model_validate(data)
         self._check(None, spec)
-        held = self.services.store.count_project_schedules(scope.project_id, up_to=scope.max_project_schedules)
+        store = self.services.store
+        held = store.count_project_schedules(scope.project_id, up_to=scope.max_project_schedules)
         if held >= scope.max_project_schedules:
             raise _Refused(
                 f"project {scope.project_id!r} holds {scope.max_project_schedules} schedules already; "
                 "an agent may create no more there"
             )
-        if not self.services.store.count_agent_create(scope.schedule_id, scope.run_id, limit=scope.max_creates):
+        if not store.count_agent_create(scope.schedule_id, scope.run_id, limit=scope.max_creates):
             raise _Refused(f"a run may create at most {scope.max_creates} schedules")
         created = schedules.create_schedule(self.services, self.caller, spec)
         return {"created": summary(created.schedule)}
@@ -230,7 +231,7 @@ class Scheduler(Tool):
     # ------------------------------------------------------------------ limits
 
     def _check(self, old: Schedule | None, new: ScheduleSpec) -> None:
-        """Refuse a schedule (created, or ``old`` changed into ``new``) that would get more than the run has."""
+        """Refuse a schedule (created, or ``old`` changed into ``new``) given more than the run has."""
         scope = self.scope
         new_tools, old_tools = self._tools(new), self._tools(old) if old is not None else set()
         added = new_tools - old_tools
@@ -244,7 +245,9 @@ class Scheduler(Tool):
             )
         model = self._model(new)
         if (old is None or model != self._model(old)) and model != (scope.model or self._model(None)):
-            raise _Refused(f"run_config.model: this run cannot give a schedule a model other than its own ({scope.model})")
+            raise _Refused(
+                f"run_config.model: this run cannot give a schedule a model other than its own ({scope.model})"
+            )
         for name, ceiling in scope.limits.model_dump().items():
             value = getattr(new.run_config.limits, name)
             if value > ceiling and (old is None or value != getattr(old.run_config.limits, name)):
@@ -291,7 +294,8 @@ class Scheduler(Tool):
         if schedule_id in scope.chain:
             raise _Refused(
                 f"chain limit: {schedule_id} started the run that led to this one "
-                f"({' -> '.join([*scope.chain, scope.schedule_id])}); schedules may not start each other in a loop"
+                f"({' -> '.join([*scope.chain, scope.schedule_id])}); schedules may not start each other "
+                "in a loop"
             )
         if len(scope.chain) + 1 > scope.max_chain:
             raise _Refused(

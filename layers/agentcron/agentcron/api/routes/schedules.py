@@ -33,7 +33,7 @@ from agentcron.api.routes.common import (
 from agentcron.api.schemas import MAX_UPCOMING, FireTimes, PauseRequest, ScheduleList, ScheduleView
 from agentcron.application import Services
 from agentcron.application import schedules as use_cases
-from agentcron.domain.access import PROJECT_ID_PATTERN, Caller
+from agentcron.domain.access import PROJECT_ID_PATTERN, PROJECT_ID_RULE, Caller
 from agentcron.models import ScheduleSpec
 
 TAGS = ["schedules"]
@@ -71,7 +71,7 @@ def list_schedules(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> Response[ScheduleList]:
     if project_id is not None and not PROJECT_ID_PATTERN.match(project_id):
-        raise bad_request("project_id must be 1-64 characters of letters, digits, '-' or '_'", field="project_id")
+        raise bad_request(PROJECT_ID_RULE, field="project_id")
     try:  # a cursor of the whole table, or of the project index
         check_cursor(cursor, {"schedule_id": None})
     except ApiError:
@@ -101,7 +101,11 @@ def create_schedule(
 ) -> Response[ScheduleView]:
     key = read_key(idempotency_key)
     outcome = idempotency.run(
-        "create_schedule", key, raw_body, lambda: _create(services, caller, spec, key), principal=caller.principal
+        "create_schedule",
+        key,
+        raw_body,
+        lambda: _create(services, caller, spec, key),
+        principal=caller.principal,
     )
     return reply_outcome(outcome)
 
@@ -204,7 +208,9 @@ def resume(
     tags=TAGS,
     responses=responses(200, "The next fire times", FireTimes, 400, 404),
 )
-def upcoming(schedule_id: str, services: ServicesDep, caller: CallerDep, count: Count = 10) -> Response[FireTimes]:
+def upcoming(
+    schedule_id: str, services: ServicesDep, caller: CallerDep, count: Count = 10
+) -> Response[FireTimes]:
     schedule, times = use_cases.upcoming(services, caller, schedule_id, count)
     body = FireTimes(
         schedule_id=schedule.id,
