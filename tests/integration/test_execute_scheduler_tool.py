@@ -161,3 +161,28 @@ def test_an_agent_schedules_its_own_follow_up_during_a_run(stack) -> None:
     # THEN the follow-up schedule exists and the run succeeded
     assert outcome.status == "success"
     assert stack.store.get_schedule("follow-up").name == "Follow up"
+
+
+def test_a_chain_of_run_nows_stops_at_the_chain_limit(stack) -> None:
+    # GIVEN a run started by a chain of three scheduler run_nows (the default SchedulerMaxChain)
+    services = stack.services(SLOT)
+    run = _queued_run(stack, _spec(OWN))
+    stack.create_schedule(_spec("next-one"), SLOT)
+    chain = ["first", "second", "third"]
+    context = ToolContext(schedule_id=OWN, run_id=run.run_id, services=services, run_model="echo", chain=chain)
+    box = build_tools(["scheduler"], context)
+
+    def run_now(target: str, call_id: str) -> str:
+        arguments = {"action": "run_now", "schedule_id": target}
+        return box.run(ToolCall(id=call_id, name="scheduler", arguments=arguments))
+
+    # WHEN it starts one more schedule
+    # THEN the chain limit refuses it and nothing is queued; with a shorter chain the same call works
+    assert run_now("next-one", "c1").startswith("error: chain limit: this run was started through 3")
+    assert stack.store.list_runs("next-one")[0] == [] and stack.drain() == []
+    context.chain = chain[:2]
+    queued = json.loads(build_tools(["scheduler"], context).run(
+        ToolCall(id="c2", name="scheduler", arguments={"action": "run_now", "schedule_id": "next-one"})
+    ))
+    started = stack.store.get_run("next-one", queued["queued"])
+    assert started.started_by_chain == ["first", "second", OWN]
