@@ -41,4 +41,8 @@ def build_services(
         count(run)
 
     services.on_run_finished = finished
+    if settings.claim_function_name:
+        from agentcron.waker import ClaimWaker
+
+        services.wake_claim = ClaimWaker(settings.claim_function_name)
     return services

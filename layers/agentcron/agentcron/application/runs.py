@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from agentcron.application.access import check_visible, check_writable
 from agentcron.domain.access import Caller
+from agentcron.domain.planner import timing_of
+from agentcron.domain.runs import FAILURE_STATUSES
 from agentcron.exceptions import (
     InvalidInput,
     OverlapBlocked,
@@ -24,7 +26,6 @@ from agentcron.exceptions import (
     RunTerminal,
     ScheduleNotFound,
 )
-from agentcron.domain.runs import FAILURE_STATUSES
 from agentcron.models import (
     OverlapPolicy,
     Run,
@@ -37,7 +38,6 @@ from agentcron.models import (
     slot_run_id,
     to_utc,
 )
-from agentcron.domain.planner import timing_of
 
 if TYPE_CHECKING:
     from agentcron.application.services import Services
