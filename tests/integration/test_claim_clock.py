@@ -162,7 +162,8 @@ def test_a_create_due_before_the_next_invocation_wakes_the_claim_once(stack):
             "name": schedule_id,
             "trigger": {"type": "once", "at": (NOW + timedelta(seconds=seconds)).isoformat()},
         }
-        schedules.create_schedule(stack.services(now, wake_claim=waker), SYSTEM, ScheduleSpec.model_validate(spec))
+        services = stack.services(now, wake_claim=waker)
+        schedules.create_schedule(services, SYSTEM, ScheduleSpec.model_validate(spec))
 
     create_at("in-20s", 20)
     assert waker.woken == [NOW + timedelta(seconds=20)]
@@ -189,7 +190,8 @@ def test_an_edit_or_resume_due_soon_wakes_the_claim_and_a_failing_wake_fails_not
 
     failing = stack.services(NOW + timedelta(minutes=2), wake_claim=broken)
     create(stack, "s2", 3600)
-    saved, _ = schedules.edit_schedule(failing, SYSTEM, "s2", {"trigger": {"type": "interval", "every_seconds": 45}})
+    every_45 = {"trigger": {"type": "interval", "every_seconds": 45}}
+    saved, _ = schedules.edit_schedule(failing, SYSTEM, "s2", every_45)
     assert saved.state.next_fire_at is not None  # stored; the next invocation claims it
 
 
@@ -240,7 +242,9 @@ def test_an_edit_that_races_a_claim_is_applied_on_the_claimed_state(stack, monke
         return real_save(schedule, **kwargs)
 
     monkeypatch.setattr(stack.store, "save_schedule", claim_first)
-    saved, version = schedules.edit_schedule(stack.services(at), SYSTEM, "s1", {"name": "renamed"}, expected_version=1)
+    saved, version = schedules.edit_schedule(
+        stack.services(at), SYSTEM, "s1", {"name": "renamed"}, expected_version=1
+    )
     assert claims == [1] and version == 2 and saved.name == "renamed"
     assert saved.state.next_fire_at == NOW + timedelta(seconds=120)  # the claim's move kept
     assert saved.state.queued_run_count == 1

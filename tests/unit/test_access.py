@@ -56,7 +56,7 @@ class Repository:
         return found[0] if found else None
 
     def save_schedule(
-        self, schedule: Schedule, *, expected_version: int, min_failures: Any = None
+        self, schedule: Schedule, *, expected_version: int, **conditions: Any
     ) -> Schedule:
         if self.schedules[schedule.id][1] != expected_version:
             raise VersionConflict("moved")

@@ -200,18 +200,11 @@ class SchedulesMixin(StoreBase):
         return out, None
 
     def _get_schedules(self, schedule_ids: list[str]) -> list[Schedule]:
-        """The schedules of ``schedule_ids`` still there, in that order (BatchGetItem, strongly consistent)."""
-        found: dict[str, Schedule] = {}
-        for start in range(0, len(schedule_ids), 100):
-            keys = [{"schedule_id": {"S": sid}} for sid in schedule_ids[start : start + 100]]
-            pending: dict[str, Any] = {self.schedules_table: {"Keys": keys, "ConsistentRead": True}}
-            while pending:
-                response = self.client.batch_get_item(RequestItems=pending)
-                for item in response.get("Responses", {}).get(self.schedules_table, []):
-                    schedule = schedule_from_item(item)[0]
-                    found[schedule.id] = schedule
-                pending = response.get("UnprocessedKeys") or {}
-        return [found[sid] for sid in schedule_ids if sid in found]
+        """The schedules of ``schedule_ids`` still there, in that order (strongly consistent)."""
+        keys = [{"schedule_id": {"S": schedule_id}} for schedule_id in schedule_ids]
+        items = self._batch_get(self.schedules_table, keys)
+        found = {schedule.id: schedule for schedule in (schedule_from_item(item)[0] for item in items)}
+        return [found[schedule_id] for schedule_id in schedule_ids if schedule_id in found]
 
     def count_project_schedules(self, project_id: str, *, up_to: int) -> int:
         """How many schedules ``project_id`` holds, counting no further than ``up_to`` (the project index)."""
