@@ -1,9 +1,10 @@
 """How schedules and runs are laid out as DynamoDB items, and the expression builder the store writes with.
 
-Schedules item: ``schedule_id``, ``version`` (optimistic concurrency), ``spec`` (ScheduleSpec JSON),
-``enabled`` (copy of spec.enabled), every ScheduleState field as a top-level attribute (ISO-8601 UTC strings,
-numbers) so run transitions can ADD counters without touching ``version``; ``next_fire_at`` (epoch ms) and
-``due_shard`` exist only while the schedule is enabled and has a next fire (sparse ``due`` index).
+Schedules item: ``schedule_id``, ``project_id`` (a copy of the spec's, the key of the ``project`` index; items
+written before projects lack it until their next write), ``version`` (optimistic concurrency), ``spec``
+(ScheduleSpec JSON), ``enabled`` (copy of spec.enabled), every ScheduleState field as a top-level attribute
+(ISO-8601 UTC strings, numbers) so run transitions can ADD counters without touching ``version``;
+``next_fire_at`` (epoch ms) and ``due_shard`` exist only while the schedule is enabled and has a next fire (sparse ``due`` index).
 
 Runs item: every Run field top-level (usage as ``input_tokens``/``output_tokens``); ``open_shard`` and
 ``open_until`` (epoch ms) only while queued or running (sparse ``open`` index); ``purge_at`` (epoch seconds,
@@ -51,6 +52,7 @@ RUN_TIMES = ("scheduled_for", "claimed_at", "started_at", "completed_at")
 RUN_FIELDS = (
     "run_id",
     "schedule_id",
+    "project_id",
     "status",
     "outcome_reason",
     "session_id",
@@ -62,6 +64,9 @@ RUN_FIELDS = (
     "task_message",
     "cancel_requested",
     "final_answer",
+    "created_by",
+    "cancelled_by",
+    "started_by_chain",
 )
 
 
@@ -133,6 +138,7 @@ def schedule_item(schedule: Schedule, version: int, due_shards: int) -> dict[str
     state = schedule.state
     item: dict[str, Any] = {
         "schedule_id": schedule.id,
+        "project_id": schedule.project_id,  # the key of the sparse ``project`` index
         "version": version,
         "spec": spec_json(schedule.spec),
         "enabled": schedule.enabled,
