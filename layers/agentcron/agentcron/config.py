@@ -33,6 +33,12 @@ class Settings:
     openai_base_url: str = "https://api.openai.com/v1"  # the OpenAI-compatible endpoint
     openai_api_key_parameter: str = ""  # SSM SecureString holding its API key (deployed stacks)
     openai_api_key: str = ""  # the key itself: local use only, never set by the template
+    api_auth: str = "IAM"  # IAM: callers administer every project; JWT: claims and scopes say (api/auth.py)
+    # The scheduler tool's limits (see agentcron.agent.tools.scheduler).
+    scheduler_min_interval_seconds: int = 300
+    scheduler_max_creates_per_run: int = 5
+    scheduler_max_project_schedules: int = 100
+    scheduler_max_chain: int = 3
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

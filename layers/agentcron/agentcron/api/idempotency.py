@@ -99,10 +99,17 @@ class Idempotency:
             self.config.register_lambda_context(context)
 
     def run(
-        self, operation: str, key: str | None, request: Any, operation_fn: Callable[[], Outcome]
+        self,
+        operation: str,
+        key: str | None,
+        request: Any,
+        operation_fn: Callable[[], Outcome],
+        *,
+        principal: str = "",
     ) -> Outcome:
-        """``operation_fn()``, or the outcome it gave for the same ``key`` before.
+        """``operation_fn()``, or the outcome it gave for the same ``key`` of the same ``principal`` before.
 
+        Keys are per principal: another caller's key never replays (so never reveals) a response.
         ``request`` (JSON-able) is what a reuse of the key must match. Exceptions from ``operation_fn``
         propagate and leave no record, so a failed request can be retried with the same key.
 
@@ -120,7 +127,7 @@ class Idempotency:
             done.append(operation_fn())
             return done[-1]
 
-        payload = {"key": key, "request": request}
+        payload = {"key": [principal, key], "request": request}
         handler = IdempotencyHandler(
             function=guarded,
             function_payload=payload,

@@ -88,16 +88,16 @@ def purge_pending(services: Services, schedule_id: str) -> bool:
 
 
 def backfill_rest(
-    services: Services, schedule_id: str, next_at: datetime, end_at: datetime, total: int
+    services: Services,
+    schedule_id: str,
+    next_at: datetime,
+    end_at: datetime,
+    total: int,
+    created_by: str | None = None,
 ) -> Job:
     """A job for the slots of ``[next_at, end_at)`` the request left."""
-    return start(
-        services,
-        JobKind.backfill,
-        schedule_id,
-        total=total,
-        params={"next_at": next_at.isoformat(), "end_at": end_at.isoformat()},
-    )
+    params = {"next_at": next_at.isoformat(), "end_at": end_at.isoformat(), "created_by": created_by}
+    return start(services, JobKind.backfill, schedule_id, total=total, params=params)
 
 
 def _backfill_page(services: Services, job: Job) -> tuple[int, bool]:
@@ -111,7 +111,7 @@ def _backfill_page(services: Services, job: Job) -> tuple[int, bool]:
     end_at = to_utc(datetime.fromisoformat(job.params["end_at"]))
     slots = backfill_slots(schedule, next_at, end_at, BACKFILL_PAGE)
     if slots:
-        record_backfill(services, schedule, slots, services.clock())
+        record_backfill(services, schedule, slots, services.clock(), created_by=job.params.get("created_by"))
         job.params["next_at"] = (slots[-1] + _TICK).isoformat()
     return len(slots), len(slots) < BACKFILL_PAGE
 

@@ -4,8 +4,8 @@ Top-level fields in the body replace the current ones; nested objects are replac
 trigger is a whole trigger) except ``run_config``, whose keys are merged into the current run config.
 ``null`` removes a field (JSON merge patch, RFC 7396): it is back at its default (None for an optional
 field, the default policy or run config for an object), in ``run_config`` as at the top. The schedule's
-identity and history (``id``, ``created_at``) and what the server owns (``updated_at``, ``state``,
-``version``) are never taken from the body.
+identity and history (``id``, ``created_at``, ``created_by``) and what the server owns (``updated_at``,
+``updated_by``, ``state``, ``version``) are never taken from the body.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from typing import Any
 
 from agentcron.models import ScheduleSpec
 
-SERVER_FIELDS = frozenset({"id", "created_at", "updated_at", "state", "version"})
+SERVER_FIELDS = frozenset(
+    {"id", "created_at", "updated_at", "created_by", "updated_by", "state", "version"}
+)
 MERGED_FIELDS = frozenset({"run_config"})
 
 

@@ -15,8 +15,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from agentcron.api.dependencies import IdempotencyDep, JsonBody, ServicesDep
-from agentcron.api.errors import bad_request
+from agentcron.api.dependencies import CallerDep, IdempotencyDep, JsonBody, ServicesDep
+from agentcron.api.errors import ApiError, bad_request
 from agentcron.api.idempotency import REPLAYED_HEADER, Outcome, derived_schedule_id, read_key
 from agentcron.api.routes.common import (
     IdempotencyKey,
@@ -34,21 +34,22 @@ from agentcron.api.routes.common import (
 from agentcron.api.schemas import MAX_UPCOMING, FireTimes, PauseRequest, ScheduleList, ScheduleView
 from agentcron.application import Services
 from agentcron.application import schedules as use_cases
+from agentcron.domain.access import PROJECT_ID_PATTERN, PROJECT_ID_RULE, Caller
 from agentcron.domain.jobs import Job
 from agentcron.models import ScheduleSpec
 
 TAGS = ["schedules"]
-READ_ONLY = frozenset({"id", "created_at", "updated_at"})  # a PATCH cannot change them
+READ_ONLY = frozenset({"id", "created_at", "updated_at", "created_by", "updated_by"})  # no PATCH changes
 PATCHES = {"update_schedule": ScheduleSpec}  # routes whose free-form body is a partial model (strict check)
 Count = Annotated[int, Query(ge=1, le=MAX_UPCOMING, description="How many fire times (1-100).")]
 
 router = APIGatewayHttpRouter()
 
 
-def _create(services: Services, spec: ScheduleSpec, key: str | None) -> Outcome:
+def _create(services: Services, caller: Caller, spec: ScheduleSpec, key: str | None) -> Outcome:
     """Create ``spec``; under a key without an id, the key's derived id (an earlier try's schedule is replayed)."""
     created = use_cases.create_schedule(
-        services, spec, derived_id=derived_schedule_id(key) if key is not None else None
+        services, caller, spec, derived_id=derived_schedule_id(key) if key is not None else None
     )
     headers = {"Location": f"/schedules/{created.schedule.id}", "ETag": etag(created.version)}
     if created.replayed:
@@ -65,15 +66,31 @@ def _create(services: Services, spec: ScheduleSpec, key: str | None) -> Outcome:
 )
 def list_schedules(
     services: ServicesDep,
+    caller: CallerDep,
     enabled: Annotated[bool | None, Query(description="Only enabled (true) or paused (false) ones.")] = None,
+    project_id: Annotated[
+        str | None, Query(description="Only this project's schedules (none when it is not yours).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> Response[ScheduleList]:
-    check_cursor(cursor, {"schedule_id": None})
-    schedules, next_cursor = use_cases.list_schedules(services, enabled=enabled, limit=limit, cursor=cursor)
-    views, next_cursor = fit_page(
-        [view(s, None) for s in schedules], next_cursor, lambda s: {"schedule_id": s.id}
+    if project_id is not None and not PROJECT_ID_PATTERN.match(project_id):
+        raise bad_request(PROJECT_ID_RULE, field="project_id")
+    try:  # a cursor of the whole table, or of the project index
+        check_cursor(cursor, {"schedule_id": None})
+    except ApiError:
+        check_cursor(cursor, {"project_id": None, "schedule_id": None})
+    schedules, next_cursor = use_cases.list_schedules(
+        services, caller, project_id=project_id, enabled=enabled, limit=limit, cursor=cursor
     )
+    by_project = project_id is not None or caller.projects is not None  # the project index's cursor
+
+    def key(schedule: ScheduleView) -> dict[str, str]:
+        if by_project:
+            return {"project_id": schedule.project_id or "", "schedule_id": schedule.id}
+        return {"schedule_id": schedule.id}
+
+    views, next_cursor = fit_page([view(s, None) for s in schedules], next_cursor, key)
     body = ScheduleList(schedules=views, next_cursor=next_cursor)
     return reply(HTTPStatus.OK, body)
 
@@ -89,6 +106,7 @@ def list_schedules(
 def create_schedule(
     spec: Annotated[ScheduleSpec, Body()],
     services: ServicesDep,
+    caller: CallerDep,
     idempotency: IdempotencyDep,
     raw_body: JsonBody,
     idempotency_key: IdempotencyKey = None,
@@ -97,17 +115,17 @@ def create_schedule(
     answered: list[Outcome] = []
 
     def create() -> Outcome:
-        outcome = _create(services, spec, key)
+        outcome = _create(services, caller, spec, key)
         answered.append(outcome)
         schedule_id = outcome["body"]["id"]
         return {"status": outcome["status"], "headers": outcome["headers"], "schedule_id": schedule_id}
 
-    record = idempotency.run("create_schedule", key, raw_body, create)
+    record = idempotency.run("create_schedule", key, raw_body, create, principal=caller.principal)
     if answered:
         return reply_outcome(answered[-1])
     # A replay: the record keeps the schedule's id, not the reply (a reply can be larger than a record may
     # be), and the schedule is answered as stored now.
-    schedule, version = use_cases.get_schedule(services, record["schedule_id"])
+    schedule, version = use_cases.get_schedule(services, caller, record["schedule_id"])
     return reply(
         int(record["status"]), view(schedule, version), {**record.get("headers", {}), "ETag": etag(version)}
     )
@@ -120,9 +138,9 @@ def create_schedule(
     responses=responses(200, "The next fire times (nothing is saved)", FireTimes, 400),
 )
 def preview(
-    spec: Annotated[ScheduleSpec, Body()], services: ServicesDep, count: Count = 10
+    spec: Annotated[ScheduleSpec, Body()], services: ServicesDep, caller: CallerDep, count: Count = 10
 ) -> Response[FireTimes]:
-    times = use_cases.preview(services, spec, count)
+    times = use_cases.preview(services, caller, spec, count)
     body = FireTimes(timezone=spec.timezone or "UTC", enabled=spec.enabled, fire_times=times)
     return reply(HTTPStatus.OK, body)
 
@@ -133,8 +151,8 @@ def preview(
     tags=TAGS,
     responses=responses(200, "The schedule", ScheduleView, 404, etag_header=True),
 )
-def get_schedule(schedule_id: str, services: ServicesDep) -> Response[ScheduleView]:
-    return schedule_reply(HTTPStatus.OK, *use_cases.get_schedule(services, schedule_id))
+def get_schedule(schedule_id: str, services: ServicesDep, caller: CallerDep) -> Response[ScheduleView]:
+    return schedule_reply(HTTPStatus.OK, *use_cases.get_schedule(services, caller, schedule_id))
 
 
 @router.patch(
@@ -149,13 +167,14 @@ def update_schedule(
     schedule_id: str,
     changes: Annotated[dict[str, Any], Body(description="Any subset of the ScheduleSpec fields.")],
     services: ServicesDep,
+    caller: CallerDep,
     if_match_header: IfMatch = None,
 ) -> Response[ScheduleView]:
     read_only = sorted(set(changes) & READ_ONLY)
     if read_only:
         raise bad_request(f"{read_only[0]} is set by the server and cannot be changed", field=read_only[0])
     expected = if_match(if_match_header)
-    edited = use_cases.edit_schedule(services, schedule_id, changes, expected_version=expected)
+    edited = use_cases.edit_schedule(services, caller, schedule_id, changes, expected_version=expected)
     return schedule_reply(HTTPStatus.OK, *edited)
 
 
@@ -175,8 +194,11 @@ _DELETE_RESPONSES[202] = {
     tags=TAGS,
     responses=_DELETE_RESPONSES,
 )
-def delete_schedule(schedule_id: str, services: ServicesDep, if_match_header: IfMatch = None):  # no body
-    job = use_cases.delete_schedule(services, schedule_id, expected_version=if_match(if_match_header))
+def delete_schedule(  # no body
+    schedule_id: str, services: ServicesDep, caller: CallerDep, if_match_header: IfMatch = None
+):
+    expected = if_match(if_match_header)
+    job = use_cases.delete_schedule(services, caller, schedule_id, expected_version=expected)
     if job is not None:
         return reply(HTTPStatus.ACCEPTED, job, {"Location": f"/jobs/{job.job_id}"})
     return Response(status_code=HTTPStatus.NO_CONTENT, body=None, content_type=None)
@@ -191,11 +213,13 @@ def delete_schedule(schedule_id: str, services: ServicesDep, if_match_header: If
 def pause(
     schedule_id: str,
     services: ServicesDep,
+    caller: CallerDep,
     request: Annotated[PauseRequest | None, Body()] = None,
     if_match_header: IfMatch = None,
 ) -> Response[ScheduleView]:
     note = request.note if request else None
-    paused = use_cases.pause_schedule(services, schedule_id, note, expected_version=if_match(if_match_header))
+    expected = if_match(if_match_header)
+    paused = use_cases.pause_schedule(services, caller, schedule_id, note, expected_version=expected)
     return schedule_reply(HTTPStatus.OK, *paused)
 
 
@@ -206,9 +230,10 @@ def pause(
     responses=responses(200, "The resumed schedule", ScheduleView, 400, 404, 409, etag_header=True),
 )
 def resume(
-    schedule_id: str, services: ServicesDep, if_match_header: IfMatch = None
+    schedule_id: str, services: ServicesDep, caller: CallerDep, if_match_header: IfMatch = None
 ) -> Response[ScheduleView]:
-    resumed = use_cases.resume_schedule(services, schedule_id, expected_version=if_match(if_match_header))
+    expected = if_match(if_match_header)
+    resumed = use_cases.resume_schedule(services, caller, schedule_id, expected_version=expected)
     return schedule_reply(HTTPStatus.OK, *resumed)
 
 
@@ -220,8 +245,10 @@ def resume(
     tags=TAGS,
     responses=responses(200, "The next fire times", FireTimes, 400, 404),
 )
-def upcoming(schedule_id: str, services: ServicesDep, count: Count = 10) -> Response[FireTimes]:
-    schedule, times = use_cases.upcoming(services, schedule_id, count)
+def upcoming(
+    schedule_id: str, services: ServicesDep, caller: CallerDep, count: Count = 10
+) -> Response[FireTimes]:
+    schedule, times = use_cases.upcoming(services, caller, schedule_id, count)
     body = FireTimes(
         schedule_id=schedule.id,
         timezone=schedule.timezone or "UTC",
