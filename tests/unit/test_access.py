@@ -63,9 +63,17 @@ class Repository:
         self.schedules[schedule.id] = (schedule, expected_version + 1)
         return schedule
 
-    def delete_schedule(self, schedule_id: str, *, expected_version: int | None = None) -> None:
+    def delete_schedule(
+        self, schedule_id: str, *, expected_version: int | None = None, with_runs: bool = True
+    ) -> None:
         self.schedules.pop(schedule_id)
         self.deleted.append(schedule_id)
+
+    def get_job(self, job_id: str) -> None:  # no purge is pending (application.jobs)
+        return None
+
+    def run_keys_page(self, schedule_id: str, *, limit: int) -> list[tuple[str, str | None]]:
+        return []  # the runs a delete purges: none here
 
     def list_schedules(self, **kwargs: Any) -> tuple[list[Schedule], str | None]:
         return [s for s, _ in self.schedules.values()], None

@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     schedule_ids: list[str] = []
     now = utcnow()
     for raw in load_examples(args.examples):
-        schedule = create_schedule(services, SYSTEM, ScheduleSpec.model_validate(imported(raw))).schedule
+        spec = ScheduleSpec.model_validate(imported(raw))  # the import path: the original shorthands
+        schedule = create_schedule(services, SYSTEM, spec).schedule
         schedule_ids.append(schedule.id)
         times = timing_of(schedule, expiring=False).upcoming(now, args.upcoming)
         shown = ", ".join(t.strftime("%Y-%m-%d %H:%M:%SZ") for t in times) or "none"

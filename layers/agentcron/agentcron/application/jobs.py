@@ -111,7 +111,8 @@ def _backfill_page(services: Services, job: Job) -> tuple[int, bool]:
     end_at = to_utc(datetime.fromisoformat(job.params["end_at"]))
     slots = backfill_slots(schedule, next_at, end_at, BACKFILL_PAGE)
     if slots:
-        record_backfill(services, schedule, slots, services.clock(), created_by=job.params.get("created_by"))
+        asked_by = job.params.get("created_by")
+        record_backfill(services, schedule, slots, services.clock(), created_by=asked_by)
         job.params["next_at"] = (slots[-1] + _TICK).isoformat()
     return len(slots), len(slots) < BACKFILL_PAGE
 
