@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from agentcron.domain.schedule import imported
+
 from agentcron.cli import main as cli
 
 
@@ -131,10 +133,13 @@ def test_projects_readers_writers_and_administrators(local: Stack) -> None:
     assert (created["project_id"], created["created_by"], created["updated_by"]) == ("ops", "alice", "alice")
     assert local.call("POST", "/schedules", OPS_WRITER, _spec("sneaky", "reports"))[0] == 403
     assert local.call("POST", "/schedules", OPS_READER, _spec("reader-made", "ops"))[0] == 403
-    # the seed system's run_config.project_id is accepted and moved
+    # the seed system's run_config.project_id: the API reads input strictly (a 400 naming it); the import
+    # path (agentcron.domain.schedule.imported, `agentcron schedules create --import`) moves it
     seed = {**_spec("seed-style", "ops"), "run_config": {"project_id": "ops", "model": "echo"}}
     seed.pop("project_id")
-    status, moved = local.call("POST", "/schedules", OPS_WRITER, seed)
+    status, refused = local.call("POST", "/schedules", OPS_WRITER, seed)
+    assert status == 400 and refused["error"]["field"] == "run_config.project_id"
+    status, moved = local.call("POST", "/schedules", OPS_WRITER, imported(seed))
     assert status == 201 and moved["project_id"] == "ops" and "project_id" not in moved["run_config"]
 
     # another project's schedule answers exactly as a missing one

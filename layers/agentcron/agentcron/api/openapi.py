@@ -205,7 +205,7 @@ def _touch_up(doc: dict[str, Any]) -> dict[str, Any]:
         spec["required"] = sorted({*spec.get("required", []), "name"})  # "" is refused: "name is required"
         patch = copy.deepcopy(spec)
         patch.pop("required", None)
-        for name in ("id", "created_at", "updated_at"):
+        for name in ("id", "created_at", "updated_at", "created_by", "updated_by"):  # the server's
             patch.get("properties", {}).pop(name, None)
         for name, prop in patch.get("properties", {}).items():  # null resets a field to its default
             if name in spec.get("required", []):  # name and trigger have none: null is refused

@@ -291,7 +291,7 @@ export async function formPage(main, ctx) {
     const limitValues = { max_rounds: num(rounds.value), max_total_tokens: num(maxTokens.value), max_duration_seconds: num(maxSeconds.value) };
     const spec = {
       name: nameInput.value.trim() || (forPreview ? "preview" : ""),
-      project_id: orNull(project.value),
+      project_id: project.value.trim() || undefined, // left out when blank: the API takes no null project
       trigger,
       timezone: orNull(zoneInput.value),
       ...window,
