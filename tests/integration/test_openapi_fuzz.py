@@ -67,6 +67,7 @@ CROSS_FIELD_MESSAGES = (
     "must hold a slot",
     "a whole schedule is at most",
     "task_message is required when auto_execute is true",
+    "project_id cannot change",
 )
 CHECKS = [
     not_a_server_error,

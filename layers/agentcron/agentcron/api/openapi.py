@@ -32,6 +32,7 @@ from agentcron.domain.policies import YEAR_SECONDS
 from agentcron.domain.schedule import LIMIT_MAX
 from agentcron.domain.triggers import MAX_EVERY_SECONDS
 from agentcron.agent.registry import MODEL_PATTERN
+from agentcron.domain.access import PROJECT_ID_PATTERN
 from agentcron.domain.values import NOT_BLANK_PATTERN
 from agentcron.models import SCHEDULE_ID_PATTERN
 
@@ -60,6 +61,7 @@ CROSS_FIELD_RULES = (
     "a whole schedule is at most 128 KB as JSON",
     "run_config.task_message is required when auto_execute is true",
     "trigger.expr must be a valid cron expression (the dialect in the README; the schema gives examples)",
+    "project_id cannot change once a schedule is created",
     "a cursor must be a next_cursor this API handed out for the same listing (the schema gives its shape)",
     "a run-now with overlap_policy skip is refused (409) while a run is active",
 )
@@ -67,6 +69,7 @@ CROSS_FIELD_RULES = (
 BOUNDS: dict[str, dict[str, dict[str, Any]]] = {
     "ScheduleSpec": {
         "id": {"pattern": SCHEDULE_ID_PATTERN.pattern},
+        "project_id": {"pattern": PROJECT_ID_PATTERN.pattern},
         "name": {"minLength": 1, "pattern": NOT_BLANK_PATTERN},
     },
     "IntervalTrigger": {
@@ -183,6 +186,8 @@ def _cursor_shapes(doc: dict[str, Any]) -> None:
                 name = str(parameter.get("name")).lower()
                 if name == KEY_HEADER.lower() and parameter.get("in") == "header":
                     _bound(parameter["schema"], {"pattern": KEY_PATTERN, "maxLength": MAX_KEY_LENGTH})
+                if parameter.get("name") == "project_id" and parameter.get("in") == "query":
+                    _bound(parameter["schema"], {"pattern": PROJECT_ID_PATTERN.pattern})
                 if parameter.get("name") == "cursor" and parameter.get("in") == "query":
                     _bound(
                         parameter["schema"], {"pattern": CURSOR_PATTERN, "maxLength": MAX_CURSOR_LENGTH}
