@@ -28,6 +28,7 @@ BENCHMARKS = {
     "throughput": "bench.throughput",
     "apscheduler": "bench.vs_apscheduler",
     "soak": "bench.soak",
+    "light": "bench.light",
     "history": "bench.history",
     "cost": "bench.cost",
 }
@@ -143,6 +144,15 @@ def summarize(results: dict[str, dict[str, Any]], *, quick: bool, runtime: float
         out[name]["runtime_seconds"] = result["runtime_seconds"]
         if name == "throughput":
             out["burst"] = _burst(result["figures"], result.get("config") or {})
+        if name == "cost":
+            per = result["figures"]["per_run"]
+            out["run_path"] = {
+                "requests_per_run": per.get("aws_requests"),
+                "requests_by_operation": per.get("aws_requests_by_operation"),
+                "write_units_per_run": per["dynamodb_write_request_units"],
+                "index_write_units_per_run": per.get("dynamodb_index_write_units"),
+                "s3_put_requests_per_run": per["s3_put_requests"],
+            }
     return out
 
 
@@ -177,6 +187,7 @@ def _claim(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
 def _coldstart(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "boto3_import_ms": f["boto3_import_ms"]["median"],
+        "floor_ms": (f.get("floor_ms") or {}).get("median"),
         "repetitions": config.get("repetitions"),
     }
     for name, entry in f.items():
@@ -187,6 +198,8 @@ def _coldstart(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
             continue
         invocation = entry.get("invocation") or {}
         out[name] = {
+            "ratio_to_floor": entry.get("ratio_to_floor"),
+            "cold_path_ms": entry.get("cold_path_ms_median"),
             "import_ms": entry["import_ms_median"],
             "import_ratio_to_boto3": entry["import_ratio_to_boto3"],
             "rss_after_import_mb": entry["rss_after_import_mb"],
@@ -251,6 +264,22 @@ def _soak(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _light(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "offered_runs_per_second": config.get("offered_runs_per_second"),
+        "seconds": config.get("seconds"),
+        "runs": f["runs"],
+        "statuses": f["statuses"],
+        "missed_or_skipped": f["missed_or_skipped"],
+        "dispatch_lag_ms_p50": f["dispatch_lag_ms"].get("p50"),
+        "dispatch_lag_ms_p99": f["dispatch_lag_ms"].get("p99"),
+        "slot_to_claim_ms_p99": f["slot_to_claim_ms"].get("p99"),
+        "lag_p99_target_ms": f["lag_p99_target_ms"],
+        "lag_p99_within_target": f["lag_p99_within_target"],
+        "lag_p99_worst_minute_ms": f["lag_p99_worst_minute_ms"],
+    }
+
+
 def _history(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     return {
         "runs_per_burst": config.get("runs_per_burst"),
@@ -293,7 +322,11 @@ def _cost(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
                 "log_bytes",
             )
         },
-        "usd_per_million_runs": f["usd_per_million_runs"],
+        # Claim + execute, echo model, ten runs per executor invocation; the other cases below.
+        "usd_per_million_runs": f["usd_per_million_runs"]["batched_10_per_invocation"],
+        "usd_per_million_runs_by_case": f["usd_per_million_runs"],
+        # The claim function when nothing is due: an invocation a minute that sweeps once and returns.
+        "idle_usd_per_month": f["usd_fixed_per_month"],
         "usd_fixed_per_month": f["usd_fixed_per_month"],
         "usd_at_one_million_runs_per_month": f["usd_at_one_million_runs_per_month"],
         "prices_checked": f["prices"]["checked"],
@@ -306,6 +339,7 @@ KEY_FIGURES = {
     "throughput": _throughput,
     "apscheduler": _apscheduler,
     "soak": _soak,
+    "light": _light,
     "history": _history,
     "cost": _cost,
 }
