@@ -404,7 +404,7 @@ class CronExpr:
     _hours: tuple[int, ...] = field(repr=False, compare=False)
     _months: tuple[int, ...] = field(repr=False, compare=False)
     _days: dict[tuple[int, int], tuple[int, ...]] = field(repr=False, compare=False)
-    _offsets: tuple[int, ...] | None = field(repr=False, compare=False)  # no year field: years to wait, by y % 400
+    _offsets: tuple[int, ...] | None = field(repr=False, compare=False)  # no year field: wait by y % 400
     _years: tuple[int, ...] | None = field(repr=False, compare=False)  # a year field: its firing years
 
     def next_after(self, naive: datetime) -> datetime | None:
