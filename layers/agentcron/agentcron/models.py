@@ -10,7 +10,9 @@ resolution: sub-second parts of ``anchor_at`` and ``at`` are dropped so that a s
 run id.
 """
 
+from agentcron.domain.exclusions import Exclusion
 from agentcron.domain.messages import ContinueMessage, QueueMessage, RunMessage, RunNowMessage
+from agentcron.domain.notify import NotifyConfig, SnsTarget, WebhookTarget
 from agentcron.domain.policies import (
     MISFIRE_TYPES,
     CatchUpAllPolicy,
@@ -58,6 +60,10 @@ from agentcron.domain.validation import FieldError, field_errors
 from agentcron.domain.values import SCHEDULE_ID_PATTERN, iso, to_utc
 
 __all__ = [
+    "Exclusion",
+    "NotifyConfig",
+    "SnsTarget",
+    "WebhookTarget",
     "MISFIRE_TYPES",
     "OPEN_STATUSES",
     "SCHEDULE_ID_PATTERN",

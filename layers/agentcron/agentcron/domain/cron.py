@@ -429,6 +429,17 @@ class CronExpr:
             yield slot
             slot = self.next_after(slot)
 
+    @property
+    def minute_resolution(self) -> bool:
+        """True for a 5-field expression or a macro: it names minutes (its seconds field is just 0)."""
+        return self.expr.startswith("@") or len(self.expr.split()) == 5
+
+    @property
+    def whole_days(self) -> bool:
+        """True when every time of a matching day matches (``* * 25 12 *``): the day is covered whole."""
+        seconds = 1 if self.minute_resolution else 60
+        return len(self._hours) == 24 and len(self._minutes) == 60 and len(self._seconds) == seconds
+
     def matches(self, naive: datetime) -> bool:
         """Whether ``naive`` (whole seconds) is one of the expression's slots."""
         if naive.tzinfo is not None:

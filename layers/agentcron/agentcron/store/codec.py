@@ -21,6 +21,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from agentcron.domain.schedule import STORED
 from agentcron.domain.values import iso  # the one text form of an instant, stored as is
 from agentcron.models import Run, Schedule, ScheduleSpec, ScheduleState, to_utc
 
@@ -163,12 +164,12 @@ def schedule_from_item(item: dict[str, Any]) -> tuple[Schedule, int]:
             state[name] = parse_iso(data[name])
     if data.get("next_fire_at") is not None:
         state["next_fire_at"] = from_epoch_ms(data["next_fire_at"])
-    schedule = Schedule.model_validate({**spec, "state": ScheduleState.model_validate(state)})
+    schedule = Schedule.model_validate({**spec, "state": ScheduleState.model_validate(state)}, context=STORED)
     return schedule, int(data.get("version", 0))
 
 
 def spec_json(spec: ScheduleSpec) -> str:
-    return ScheduleSpec.model_validate(spec.model_dump()).model_dump_json()
+    return ScheduleSpec.model_validate(spec.model_dump(), context=STORED).model_dump_json()
 
 
 # --------------------------------------------------------------------------- runs

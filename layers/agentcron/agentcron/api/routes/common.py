@@ -13,6 +13,7 @@ from agentcron.api.errors import bad_request
 from agentcron.api.idempotency import KEY_HEADER
 from agentcron.api.schemas import ErrorResponse, ScheduleView
 from agentcron.exceptions import RunNotFound, ScheduleNotFound, SessionNotFound, VersionConflict
+from agentcron.domain.schedule import STORED
 from agentcron.models import SCHEDULE_ID_PATTERN, Schedule
 from agentcron.store.codec import decode_cursor
 
@@ -105,7 +106,7 @@ def check_cursor(cursor: str | None, key: dict[str, str | None]) -> str | None:
 
 
 def view(schedule: Schedule, version: int | None) -> ScheduleView:
-    return ScheduleView.model_validate({**schedule.model_dump(), "version": version})
+    return ScheduleView.model_validate({**schedule.model_dump(), "version": version}, context=STORED)
 
 
 def reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
