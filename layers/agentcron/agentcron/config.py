@@ -32,6 +32,8 @@ class Settings:
     openai_base_url: str = "https://api.openai.com/v1"  # the OpenAI-compatible endpoint
     openai_api_key_parameter: str = ""  # SSM SecureString holding its API key (deployed stacks)
     openai_api_key: str = ""  # the key itself: local use only, never set by the template
+    notify_topic_arns: str = ""  # comma-separated SNS topic ARNs schedules may notify (NotifyTopicArns)
+    notify_secret_path: str = ""  # SSM path under which webhook signing secrets live (NotifySecretPath)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

@@ -9,6 +9,7 @@ seed system where it has one: run now -> ``{schedule_id, run_id, enqueued_at}``,
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,13 +47,55 @@ class PauseRequest(_Body):
     )
 
 
+class JitterWindow(_Body):
+    """When a slot may fire: ``[start, end]`` = ``[slot, slot + jitter_seconds]``; ``fire_at`` is the exact
+    instant for a stored schedule (its delay derives from its id and the slot), null for a preview."""
+
+    start: datetime
+    end: datetime
+    fire_at: datetime | None = None
+
+
+class ExcludedSlot(_Body):
+    """A slot ``exclude`` left out, and which item did it (``exclude[0] 2026-12-25 (Christmas)``)."""
+
+    at: datetime
+    reason: str
+
+
 class FireTimes(_Body):
-    """The next fire instants (UTC) of a schedule, or of an unsaved spec for a preview."""
+    """The next fire instants (UTC) of a schedule, or of an unsaved spec for a preview.
+
+    ``fire_times`` are the nominal slots (run ids derive from them). ``jitter_windows`` (one per fire time,
+    only when ``jitter_seconds`` > 0) say when each may really fire; ``excluded`` lists the slots exclusions
+    left out before the last fire time listed; ``remaining_runs`` is what ``max_runs`` still allows."""
 
     schedule_id: str | None = None
     timezone: str
     enabled: bool
     fire_times: list[datetime]
+    jitter_seconds: int = 0
+    jitter_windows: list[JitterWindow] | None = None
+    excluded: list[ExcludedSlot] = Field(default_factory=list)
+    remaining_runs: int | None = None
+
+    @classmethod
+    def of(cls, found: Any, **head: Any) -> FireTimes:
+        """From the use cases' ``FireTimes`` (``agentcron.application.schedules``)."""
+        windows = None
+        if found.jitter_seconds:
+            windows = [
+                JitterWindow(start=start, end=end, fire_at=fire)
+                for (start, end), fire in zip(found.windows, found.fire_at, strict=True)
+            ]
+        return cls(
+            **head,
+            fire_times=found.times,
+            jitter_seconds=found.jitter_seconds,
+            jitter_windows=windows,
+            excluded=[ExcludedSlot(at=item.at, reason=item.reason) for item in found.excluded],
+            remaining_runs=found.remaining_runs,
+        )
 
 
 # --------------------------------------------------------------------------- runs

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcron.domain import planner
+from agentcron.domain.notify import deployment_problem
+from agentcron.domain.timing import Excluded
 from agentcron.application.patch import merge_patch
 from agentcron.exceptions import InvalidInput, ScheduleExists, ScheduleNotFound, VersionConflict
 from agentcron.models import SCHEDULE_ID_PATTERN, Schedule, ScheduleSpec, ScheduleState
@@ -48,6 +50,7 @@ def create_schedule(services: Services, spec: ScheduleSpec, *, derived_id: str |
     fire is ``InvalidInput`` naming the field, enabled or not (enabling it later could never fire either).
     """
     now = services.clock()
+    check_deployment(services, spec)
     changes: dict[str, Any] = {"created_at": now, "updated_at": now}
     derived = derived_id is not None and spec.id is None
     if spec.id is None:
@@ -109,6 +112,8 @@ def edit_schedule(
         if expected_version is not None and version != expected_version:
             raise VersionConflict(f"Schedule {schedule_id} is at version {version}, not {expected_version}")
         spec = ScheduleSpec.model_validate(merge_patch(current.spec, changes))
+        if spec.notify is not None and spec.notify != current.notify:
+            check_deployment(services, spec)
         try:
             saved = services.store.save_schedule(
                 edited(current, spec, services.clock()), expected_version=version
@@ -145,26 +150,74 @@ def delete_schedule(services: Services, schedule_id: str, *, expected_version: i
     services.store.delete_schedule(schedule_id, expected_version=expected_version)
 
 
-def fire_times(spec: ScheduleSpec, after: datetime, count: int) -> list[datetime]:
-    """The next ``count`` fires of ``spec`` strictly after ``after`` (its window and DST policy applied)."""
-    return planner.timing_of(spec, expiring=False).upcoming(after, count)
+@dataclass(frozen=True)
+class FireTimes:
+    """Next slots and what shapes them: ``times`` (nominal instants; run ids derive from these),
+    ``windows`` (per slot, ``[slot, slot + jitter_seconds]``: when it may fire), ``fire_at`` (per slot, when
+    it will fire; None for an unsaved spec, whose id and so offsets are not known yet) and ``excluded``
+    (the slots ``exclude`` left out before the last listed one, each with the item that did it).
+    ``remaining_runs``: what ``max_runs`` still allows (None: no limit); ``times`` never lists more."""
+
+    times: list[datetime]
+    windows: list[tuple[datetime, datetime]]
+    fire_at: list[datetime | None]
+    excluded: list[Excluded]
+    jitter_seconds: int = 0
+    remaining_runs: int | None = None
 
 
-def preview(services: Services, spec: ScheduleSpec, count: int) -> list[datetime]:
-    """The next fires of an unsaved spec, as if it were created now."""
+def fire_times(
+    spec: ScheduleSpec, after: datetime, count: int, *, first: datetime | None = None, known_id: bool = True
+) -> FireTimes:
+    """The next ``count`` fires of ``spec`` strictly after ``after`` (window, DST policy, exclusions and
+    jitter applied; ``first``: a slot already known to come first, the stored ``next_fire_at``)."""
+    timing = planner.timing_of(spec, expiring=False)
+    remaining = planner.remaining_runs(spec) if isinstance(spec, Schedule) else spec.max_runs
+    if remaining is not None:
+        count = min(count, remaining)
+    head = [first] if first is not None and count > 0 else []
+    times, excluded = timing.preview(first or after, count - len(head)) if count > len(head) else ([], [])
+    times = head + times
+    jitter = timedelta(seconds=spec.jitter_seconds)
+    return FireTimes(
+        times=times,
+        windows=[(t, t + jitter) for t in times],
+        fire_at=[timing.fire_at(t) if known_id else None for t in times],
+        excluded=excluded,
+        jitter_seconds=spec.jitter_seconds,
+        remaining_runs=remaining,
+    )
+
+
+def preview(services: Services, spec: ScheduleSpec, count: int) -> FireTimes:
+    """The next fires of an unsaved spec, as if it were created now (jitter offsets known only with an id)."""
     now = services.clock()
-    return fire_times(spec.model_copy(update={"created_at": now, "updated_at": now}), now, count)
+    check_deployment(services, spec)
+    dated = spec.model_copy(update={"created_at": now, "updated_at": now})
+    return fire_times(dated, now, count, known_id=spec.id is not None)
 
 
-def upcoming(services: Services, schedule_id: str, count: int) -> tuple[Schedule, list[datetime]]:
+def upcoming(services: Services, schedule_id: str, count: int) -> tuple[Schedule, FireTimes]:
     """From the stored next fire while enabled; for a paused schedule, the fires it would have if resumed."""
     schedule, _ = get_schedule(services, schedule_id)
     nxt = schedule.state.next_fire_at
     if not schedule.enabled:
         return schedule, fire_times(schedule, services.clock(), count)
     if nxt is None:
-        return schedule, []
-    return schedule, [nxt, *fire_times(schedule, nxt, count - 1)] if count > 1 else [nxt]
+        return schedule, fire_times(schedule, services.clock(), 0)
+    return schedule, fire_times(schedule, nxt, count, first=nxt)
+
+
+def check_deployment(services: Services, spec: ScheduleSpec) -> None:
+    """``InvalidInput`` when ``spec.notify`` names a topic or secret this deployment has no grant for."""
+    if spec.notify is None:
+        return
+    settings = services.settings
+    topics = frozenset(t.strip() for t in settings.notify_topic_arns.split(",") if t.strip())
+    problem = deployment_problem(spec.notify, topics, settings.notify_secret_path)
+    if problem is not None:
+        field, message = problem
+        raise InvalidInput(message, field=field)
 
 
 def pause_after_failures(services: Services, schedule_id: str, reason: str) -> Schedule | None:

@@ -13,6 +13,7 @@ from agentcron.clock import utcnow
 if TYPE_CHECKING:
     from agentcron.config import Settings
     from agentcron.models import Run
+    from agentcron.notify import Notifier
     from agentcron.queue import RunQueue
     from agentcron.sessions import SessionStore
     from agentcron.store import Store
@@ -29,6 +30,7 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))  # ids of new schedules and run-nows
     on_run_finished: Callable[[Run], None] | None = None  # after a run ends: metrics, the Run Finished event
+    notifier: Notifier | None = None  # delivers ``notify`` targets; None: the deployment configured none
 
     @classmethod
     def from_settings(

@@ -99,8 +99,8 @@ def create_schedule(
 def preview(
     spec: Annotated[ScheduleSpec, Body()], services: ServicesDep, count: Count = 10
 ) -> Response[FireTimes]:
-    times = use_cases.preview(services, spec, count)
-    body = FireTimes(timezone=spec.timezone or "UTC", enabled=spec.enabled, fire_times=times)
+    found = use_cases.preview(services, spec, count)
+    body = FireTimes.of(found, timezone=spec.timezone or "UTC", enabled=spec.enabled)
     return reply(HTTPStatus.OK, body)
 
 
@@ -183,11 +183,8 @@ def resume(
     responses=responses(200, "The next fire times", FireTimes, 400, 404),
 )
 def upcoming(schedule_id: str, services: ServicesDep, count: Count = 10) -> Response[FireTimes]:
-    schedule, times = use_cases.upcoming(services, schedule_id, count)
-    body = FireTimes(
-        schedule_id=schedule.id,
-        timezone=schedule.timezone or "UTC",
-        enabled=schedule.enabled,
-        fire_times=times,
+    schedule, found = use_cases.upcoming(services, schedule_id, count)
+    body = FireTimes.of(
+        found, schedule_id=schedule.id, timezone=schedule.timezone or "UTC", enabled=schedule.enabled
     )
     return reply(HTTPStatus.OK, body)
