@@ -16,7 +16,6 @@ import json
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
-from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
@@ -29,6 +28,7 @@ MAX_TARGETS = 5
 SIGNATURE_HEADER = "X-Agentcron-Signature"
 DELIVERY_HEADER = "X-Agentcron-Delivery"
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+WEBHOOK_URL = re.compile(r"^https://(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?([/?#]\S*)?$", re.IGNORECASE)
 PARAMETER_NAME = re.compile(r"^/[A-Za-z0-9_.\-/]{1,1010}$")
 
 
@@ -59,13 +59,13 @@ class WebhookTarget(DomainModel):
     @classmethod
     def _url(cls, v: str) -> str:
         v = v.strip()
-        parts = urlsplit(v)
-        if parts.scheme != "https" or not parts.hostname:
+        found = WEBHOOK_URL.match(v)
+        if found is None:
+            if v.lower().startswith("https://") and "@" in v.split("/", 3)[2]:
+                raise ValueError("notify webhook url must not carry credentials")
             raise ValueError("notify webhook url must be an https:// URL with a host")
-        if parts.username or parts.password:
-            raise ValueError("notify webhook url must not carry credentials")
         try:
-            literal = ipaddress.ip_address(parts.hostname)
+            literal = ipaddress.ip_address(found.group("host").strip("[]"))
         except ValueError:
             literal = None
         if literal is not None and not literal.is_global:
