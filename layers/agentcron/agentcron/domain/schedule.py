@@ -133,7 +133,7 @@ class ScheduleSpec(DomainModel):
                 data["trigger"] = several[0]
         trigger = data.get("trigger")
         if trigger is None:
-            raise ValueError("trigger is required (or triggers, a list of them)")
+            raise ValueError("trigger is required")
         _check_trigger_shape(trigger, "trigger")
         if "misfire_policy" in data:
             data["misfire_policy"] = _coerce_tagged(data["misfire_policy"])
