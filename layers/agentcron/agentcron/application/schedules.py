@@ -164,6 +164,7 @@ class FireTimes:
     excluded: list[Excluded]
     jitter_seconds: int = 0
     remaining_runs: int | None = None
+    excluding: bool = False  # the spec has exclusions (so "none met" is worth saying)
 
 
 def fire_times(
@@ -186,6 +187,7 @@ def fire_times(
         excluded=excluded,
         jitter_seconds=spec.jitter_seconds,
         remaining_runs=remaining,
+        excluding=bool(spec.exclude),
     )
 
 
