@@ -223,3 +223,15 @@ def test_timing_of_a_spec_carries_every_feature() -> None:
     assert timing.jitter_key == "s1" and timing.jitter_seconds == 30
     assert seq(timing, utc(2026, 1, 2, 10), 3) == [utc(2026, 1, 4, 9), utc(2026, 1, 5, 9), utc(2026, 1, 6, 9)]
     assert seq(timing, utc(2026, 1, 9, 10), 3) == [utc(2026, 1, 10, 9), utc(2026, 1, 10, 11), utc(2026, 1, 11, 9)]
+
+
+def test_one_preview_shares_one_budget_of_excluded_slots() -> None:
+    # every second, hours 0-22 excluded second by second (not whole days): 82,800 slots to step over
+    every_second = IntervalTrigger(every_seconds=1, anchor_at=utc(2026, 1, 1))
+    timing = Timing(every_second, exclude=(Exclusion(cron="* * 0-22 * * *"),))
+    fires, excluded = timing.preview(utc(2026, 1, 1), 100)
+    assert fires == [] and len(excluded) == 1000  # the report is capped too (10 per requested fire)
+    near = Timing(every_second, exclude=(Exclusion(cron="0-49 * * * * *"),))
+    fires, _ = near.preview(utc(2026, 1, 1), 100)  # 50 skips per 10 fires: well within the budget
+    assert fires[:3] == [utc(2026, 1, 1, 0, 0, 50), utc(2026, 1, 1, 0, 0, 51), utc(2026, 1, 1, 0, 0, 52)]
+    assert len(fires) == 100

@@ -349,8 +349,7 @@ class Timing:
 
     def next_after(self, after: datetime) -> datetime | None:
         """The first slot strictly after ``after`` inside the window and not excluded; None when none."""
-        slot, _ = self._next(after, None)
-        return slot
+        return self._next(after, None, [MAX_EXCLUDED_IN_A_ROW])
 
     def iter_after(
         self, after: datetime, *, until: datetime | None = None, limit: int | None = None
@@ -374,12 +373,14 @@ class Timing:
 
     def preview(self, after: datetime, count: int) -> tuple[list[datetime], list[Excluded]]:
         """The next ``count`` slots and the excluded slots met before the last of them (for a whole-day
-        item, its first slot only, the reason saying until when)."""
+        item, its first slot only, the reason saying until when). One budget of ``MAX_EXCLUDED_IN_A_ROW``
+        skipped slots covers the whole preview, so its cost is bounded whatever ``count`` is."""
         timing = self._anchored(to_utc(after))
         fires: list[datetime] = []
         excluded: list[Excluded] = []
+        budget = [MAX_EXCLUDED_IN_A_ROW]
         while len(fires) < count:
-            fire, seen = timing._next(after, excluded)
+            fire = timing._next(after, excluded, budget)
             if fire is None:
                 break
             fires.append(fire)
@@ -412,19 +413,19 @@ class Timing:
         found = [fire for fire in fires if fire is not None]
         return min(found) if found else None
 
-    def _next(self, after: datetime, report: list[Excluded] | None) -> tuple[datetime | None, int]:
+    def _next(self, after: datetime, report: list[Excluded] | None, budget: list[int]) -> datetime | None:
+        """The next slot not excluded; each excluded one met spends one of ``budget`` (None when spent)."""
         after = to_utc(after)
         candidate = self._nominal(after)
-        skipped = 0
         while candidate is not None and self.exclude:
             zone = _zone(self.timezone)
             local = candidate.astimezone(zone).replace(tzinfo=None)
             hit = next(((i, item) for i, item in enumerate(self.exclude) if item.covers(local)), None)
             if hit is None:
                 break
-            skipped += 1
-            if skipped > MAX_EXCLUDED_IN_A_ROW:
-                return None, skipped
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
             index, item = hit
             resume = item.resume_at(local)
             reason = item.describe(index)
@@ -438,7 +439,7 @@ class Timing:
                     report.append(Excluded(candidate, reason))
                 after = candidate
             candidate = self._nominal(after)
-        return candidate, skipped
+        return candidate
 
     def _anchored(self, after: datetime) -> Timing:
         """This timing with unanchored intervals anchored at ``after`` (whole seconds)."""
