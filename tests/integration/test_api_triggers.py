@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-
 from agentcron.domain.timing import jitter_offset
 from test_api_support import Api, build_api, daily_spec
 
@@ -32,7 +31,10 @@ def test_several_triggers_round_trip_and_upcoming_gives_one_fire_per_instant(api
     reply = api.call("upcoming", query={"count": "4"})
     # created at 09:00 on a Sunday: the weekend trigger's 11:00, then the weekday and daily 09:00s, one each
     assert reply.body["fire_times"] == [
-        "2026-03-01T11:00:00Z", "2026-03-02T09:00:00Z", "2026-03-03T09:00:00Z", "2026-03-04T09:00:00Z"
+        "2026-03-01T11:00:00Z",
+        "2026-03-02T09:00:00Z",
+        "2026-03-03T09:00:00Z",
+        "2026-03-04T09:00:00Z",
     ]
     patched = api.call("update-schedule", body={"trigger": {"type": "daily", "hour": 7, "minute": 0}})
     assert patched.status == 200 and patched.body["triggers"] is None
@@ -40,12 +42,21 @@ def test_several_triggers_round_trip_and_upcoming_gives_one_fire_per_instant(api
 
 
 def test_preview_and_upcoming_leave_excluded_slots_out_and_say_so(api: Api) -> None:
-    spec = daily_spec(timezone="UTC", exclude=[{"date": "2026-03-03", "name": "strike"}, {"cron": "* * * * sat"}])
+    spec = daily_spec(
+        timezone="UTC", exclude=[{"date": "2026-03-03", "name": "strike"}, {"cron": "* * * * sat"}]
+    )
     preview = api.call("preview", body=spec, query={"count": "3"})
     assert preview.status == 200, preview.body
-    assert preview.body["fire_times"] == ["2026-03-02T09:00:00Z", "2026-03-04T09:00:00Z", "2026-03-05T09:00:00Z"]
+    assert preview.body["fire_times"] == [
+        "2026-03-02T09:00:00Z",
+        "2026-03-04T09:00:00Z",
+        "2026-03-05T09:00:00Z",
+    ]
     assert preview.body["excluded"] == [
-        {"at": "2026-03-03T09:00:00Z", "reason": "exclude[0] 2026-03-03 (strike): every slot until 2026-03-04T00:00:00Z"}
+        {
+            "at": "2026-03-03T09:00:00Z",
+            "reason": "exclude[0] 2026-03-03 (strike): every slot until 2026-03-04T00:00:00Z",
+        }
     ]
     api.create(spec)
     upcoming = api.call("upcoming", query={"count": "6"}).body
@@ -84,7 +95,11 @@ def test_max_runs_bounds_upcoming(api: Api) -> None:
 
 
 def test_notify_targets_must_be_granted_by_the_deployment(api: Api) -> None:
-    hook = {"type": "webhook", "url": "https://hooks.example.com/a", "secret_parameter": "/agentcron/webhooks/a"}
+    hook = {
+        "type": "webhook",
+        "url": "https://hooks.example.com/a",
+        "secret_parameter": "/agentcron/webhooks/a",
+    }
     reply = api.call(
         "create-schedule", body=daily_spec(notify={"targets": [hook]}), headers={"idempotency-key": None}
     )

@@ -238,7 +238,10 @@ def test_the_trigger_features_through_the_cli(cli: Any, tmp_path: Path) -> None:
             {
                 "id": "features",
                 "name": "features",
-                "triggers": [{"type": "cron", "expr": "0 9 * * mon-fri"}, {"type": "cron", "expr": "0 11 * * sat,sun"}],
+                "triggers": [
+                    {"type": "cron", "expr": "0 9 * * mon-fri"},
+                    {"type": "cron", "expr": "0 11 * * sat,sun"},
+                ],
                 "exclude": [{"date": "2099-12-25", "name": "Christmas"}, {"cron": "* * 1 1 *"}],
                 "jitter_seconds": 600,
                 "max_runs": 3,

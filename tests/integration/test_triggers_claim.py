@@ -13,7 +13,6 @@ from typing import Any
 
 import boto3
 import pytest
-
 from agentcron.application.claim import sweep
 from agentcron.application.runs import finish_run
 from agentcron.domain.timing import jitter_offset
@@ -42,7 +41,10 @@ def runs_of(stack, schedule_id: str = "s1"):
 def test_max_runs_ends_the_schedule_after_that_many_runs(stack):
     create(stack, max_runs=2, misfire_policy={"type": "catch_up_all"})
     sweep(stack.services(), NOW + timedelta(minutes=5))
-    assert [r.scheduled_for for r in runs_of(stack)] == [NOW + timedelta(minutes=1), NOW + timedelta(minutes=2)]
+    assert [r.scheduled_for for r in runs_of(stack)] == [
+        NOW + timedelta(minutes=1),
+        NOW + timedelta(minutes=2),
+    ]
     schedule = stack.store.get_schedule("s1")
     assert schedule.enabled is False and schedule.state.next_fire_at is None
     assert schedule.pause_note == "ended after max_runs (2) runs"
@@ -115,7 +117,9 @@ def notify_setup(stack):
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
     ssm.put_parameter(Name="/agentcron/webhooks/team", Value="s3cret", Type="SecureString")
-    settings = replace(stack.settings, notify_topic_arns=f"{topic}, ", notify_secret_path="/agentcron/webhooks")
+    settings = replace(
+        stack.settings, notify_topic_arns=f"{topic}, ", notify_secret_path="/agentcron/webhooks"
+    )
     poster = Poster()
     notifier = Notifier(sns, ssm, fetcher=poster, sleep=lambda s: None)
 
@@ -127,11 +131,18 @@ def notify_setup(stack):
 
 def test_a_failed_run_is_notified_to_the_topic_and_the_signed_webhook(stack, notify_setup):
     services = notify_setup["services"]
-    hook = {"type": "webhook", "url": "https://hooks.example.com/agentcron", "secret_parameter": "/agentcron/webhooks/team"}
+    hook = {
+        "type": "webhook",
+        "url": "https://hooks.example.com/agentcron",
+        "secret_parameter": "/agentcron/webhooks/team",
+    }
     create(
         stack,
         services=services(NOW),
-        notify={"targets": [{"type": "sns", "topic_arn": notify_setup["topic"]}, hook], "statuses": ["failed"]},
+        notify={
+            "targets": [{"type": "sns", "topic_arn": notify_setup["topic"]}, hook],
+            "statuses": ["failed"],
+        },
         misfire_policy={"type": "catch_up_all"},
     )
     sweep(services(NOW + timedelta(minutes=2)), NOW + timedelta(minutes=2))
@@ -142,9 +153,14 @@ def test_a_failed_run_is_notified_to_the_topic_and_the_signed_webhook(stack, not
     assert finish_run(services(end), "s1", first.run_id, RunStatus.failed, reason="model said no")
     assert finish_run(services(end), "s1", second.run_id, RunStatus.success)  # not asked for: not sent
 
-    (url, body, headers), = notify_setup["poster"].calls
+    ((url, body, headers),) = notify_setup["poster"].calls
+    assert url == hook["url"]
     payload = json.loads(body)
-    assert (payload["run_id"], payload["status"], payload["outcome_reason"]) == (first.run_id, "failed", "model said no")
+    assert (payload["run_id"], payload["status"], payload["outcome_reason"]) == (
+        first.run_id,
+        "failed",
+        "model said no",
+    )
     stamp, digest = (part.split("=", 1)[1] for part in headers["X-Agentcron-Signature"].split(","))
     assert stamp == str(int(end.timestamp()))
     assert digest == hmac.new(b"s3cret", stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
@@ -156,7 +172,11 @@ def test_a_failed_run_is_notified_to_the_topic_and_the_signed_webhook(stack, not
 
 def test_a_second_finish_of_the_same_run_notifies_nothing(stack, notify_setup):
     services = notify_setup["services"]
-    create(stack, services=services(NOW), notify={"targets": [{"type": "sns", "topic_arn": notify_setup["topic"]}]})
+    create(
+        stack,
+        services=services(NOW),
+        notify={"targets": [{"type": "sns", "topic_arn": notify_setup["topic"]}]},
+    )
     sweep(services(NOW + timedelta(minutes=1)), NOW + timedelta(minutes=1))
     (run,) = runs_of(stack)
     assert finish_run(services(NOW), "s1", run.run_id, RunStatus.cancelled)
@@ -168,5 +188,9 @@ def test_a_second_finish_of_the_same_run_notifies_nothing(stack, notify_setup):
 def test_a_topic_the_deployment_does_not_grant_is_refused(stack, notify_setup):
     other = "arn:aws:sns:us-east-1:123456789012:elsewhere"
     with pytest.raises(InvalidInput) as refused:
-        create(stack, services=notify_setup["services"](NOW), notify={"targets": [{"type": "sns", "topic_arn": other}]})
+        create(
+            stack,
+            services=notify_setup["services"](NOW),
+            notify={"targets": [{"type": "sns", "topic_arn": other}]},
+        )
     assert refused.value.field == "notify.targets[0].topic_arn"

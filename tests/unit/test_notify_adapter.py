@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from agentcron.agent.tools.http_fetch import FetchFailed, Fetcher
+from agentcron.agent.tools.http_fetch import Fetcher, FetchFailed
 from agentcron.agent.tools.netguard import AddressRefused
 from agentcron.domain.notify import SnsTarget, WebhookTarget, signature
 from agentcron.notify import Notifier
@@ -130,4 +130,6 @@ def test_sns_is_published_and_retried() -> None:
     sender, sleeps = notifier(sns=sns)
     assert sender.send(TOPIC, BODY, delivery_id="r", at=AT) is True
     assert sleeps == [1.0]
-    assert sns.published == [{"TopicArn": TOPIC.topic_arn, "Subject": "agentcron run finished", "Message": BODY.decode()}]
+    assert sns.published == [
+        {"TopicArn": TOPIC.topic_arn, "Subject": "agentcron run finished", "Message": BODY.decode()}
+    ]

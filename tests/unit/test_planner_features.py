@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from agentcron.domain.schedule import STORED
 from agentcron.domain.timing import jitter_offset
 from agentcron.models import (
@@ -107,7 +106,10 @@ def test_a_stored_next_fire_that_an_edit_excluded_is_re_seated() -> None:
 
 
 def test_initial_next_fire_skips_exclusions() -> None:
-    spec = make(trigger={"type": "cron", "expr": "0 9 * * *"}, exclude=[{"start_date": "2026-01-01", "end_date": "2026-01-07"}])
+    spec = make(
+        trigger={"type": "cron", "expr": "0 9 * * *"},
+        exclude=[{"start_date": "2026-01-01", "end_date": "2026-01-07"}],
+    )
     assert initial_next_fire(spec, T0) == datetime(2026, 1, 8, 9, tzinfo=UTC)
 
 
@@ -172,7 +174,9 @@ def test_a_stored_cron_the_dialect_refuses_loads_and_is_paused_by_its_claim() ->
     assert stored.spec.trigger.expr == "*/90 * * * *"  # the spec view stays lenient too
     plan = plan_claim(stored, T0)
     assert plan.runs == [] and plan.enabled is False and plan.next_fire_at is None
-    assert plan.pause_note is not None and "trigger.expr '*/90 * * * *' is no longer accepted" in plan.pause_note
+    assert (
+        plan.pause_note is not None and "trigger.expr '*/90 * * * *' is no longer accepted" in plan.pause_note
+    )
 
 
 # --------------------------------------------------------------------------- edits
@@ -182,6 +186,9 @@ def test_exclusion_and_trigger_set_edits_change_the_timing_jitter_does_not() -> 
     old = make()
     assert timing_changed(old, old.spec.model_copy(update={"exclude": None})) is False
     assert timing_changed(old, make(exclude=[{"date": "2026-01-02"}]).spec)
-    assert timing_changed(old, make(triggers=[{"type": "cron", "expr": "*/10 * * * *"}, {"type": "cron", "expr": "5 * * * *"}]).spec)
+    assert timing_changed(
+        old,
+        make(triggers=[{"type": "cron", "expr": "*/10 * * * *"}, {"type": "cron", "expr": "5 * * * *"}]).spec,
+    )
     assert not timing_changed(old, make(jitter_seconds=60).spec)
     assert next_fire_after_edit(old, make(jitter_seconds=60).spec, T0 + timedelta(hours=1)) == T0

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
 from agentcron.application.patch import merge_patch
 from agentcron.domain.notify import (
     DELIVERY_HEADER,
@@ -96,14 +95,20 @@ def test_exclude_list_empty_is_none_and_capped() -> None:
 # --------------------------------------------------------------------------- notify
 
 
-WEBHOOK = {"type": "webhook", "url": "https://hooks.example.com/agentcron", "secret_parameter": "/agentcron/webhooks/a"}
+WEBHOOK = {
+    "type": "webhook",
+    "url": "https://hooks.example.com/agentcron",
+    "secret_parameter": "/agentcron/webhooks/a",
+}
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:runs"
 
 
 def test_notify_defaults_to_every_end_status_and_filters() -> None:
     config = spec(notify={"targets": [WEBHOOK]}).notify
     assert [s.value for s in config.statuses] == ["success", "failed", "timed_out", "cancelled"]
-    only = spec(notify={"targets": [{"type": "sns", "topic_arn": TOPIC}], "statuses": ["timed_out", "failed"]}).notify
+    only = spec(
+        notify={"targets": [{"type": "sns", "topic_arn": TOPIC}], "statuses": ["timed_out", "failed"]}
+    ).notify
     assert [s.value for s in only.statuses] == ["failed", "timed_out"]
     assert only.wants(RunStatus.failed) and not only.wants(RunStatus.success)
 
@@ -117,7 +122,10 @@ def test_notify_defaults_to_every_end_status_and_filters() -> None:
         ({"targets": [{**WEBHOOK, "url": "https://169.254.169.254/latest"}]}, "public host"),
         ({"targets": [{**WEBHOOK, "url": "https://u:p@hooks.example.com/"}]}, "credentials"),
         ({"targets": [{**WEBHOOK, "secret_parameter": "no-slash"}]}, "SSM parameter name"),
-        ({"targets": [{"type": "sns", "topic_arn": "arn:aws:sqs:eu-west-1:123456789012:q"}]}, "SNS topic ARN"),
+        (
+            {"targets": [{"type": "sns", "topic_arn": "arn:aws:sqs:eu-west-1:123456789012:q"}]},
+            "SNS topic ARN",
+        ),
         ({"targets": [WEBHOOK] * 6}, "at most 5"),
     ],
 )

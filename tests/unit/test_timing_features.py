@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-
 from agentcron.domain.exclusions import Exclusion
 from agentcron.domain.timing import MAX_EXCLUDED_IN_A_ROW, Timing, jitter_offset
 from agentcron.models import CronTrigger, DailyTrigger, IntervalTrigger, OnceTrigger, ScheduleSpec
@@ -37,8 +36,14 @@ def test_several_cron_triggers_fire_on_the_union_temporal_calendar_multiple() ->
     # source: temporalio/temporal service/worker/scheduler/spec_test.go TestSpecCalendarMultiple
     timing = Timing(cron("23 5,7 * * *"), more_triggers=(cron("55 11,13 * * *"),))
     assert seq(timing, utc(2022, 3, 23, 3), 8) == [
-        utc(2022, 3, 23, 5, 23), utc(2022, 3, 23, 7, 23), utc(2022, 3, 23, 11, 55), utc(2022, 3, 23, 13, 55),
-        utc(2022, 3, 24, 5, 23), utc(2022, 3, 24, 7, 23), utc(2022, 3, 24, 11, 55), utc(2022, 3, 24, 13, 55),
+        utc(2022, 3, 23, 5, 23),
+        utc(2022, 3, 23, 7, 23),
+        utc(2022, 3, 23, 11, 55),
+        utc(2022, 3, 23, 13, 55),
+        utc(2022, 3, 24, 5, 23),
+        utc(2022, 3, 24, 7, 23),
+        utc(2022, 3, 24, 11, 55),
+        utc(2022, 3, 24, 13, 55),
     ]
 
 
@@ -49,8 +54,12 @@ def test_several_intervals_interleave_temporal_interval_multiple() -> None:
         more_triggers=(interval(157, timedelta(minutes=22, seconds=11)),),
     )
     assert seq(timing, datetime(2022, 3, 23, 12, 53, 2, 9, tzinfo=UTC), 7) == [
-        utc(2022, 3, 23, 13, 35, 44), utc(2022, 3, 23, 15, 5, 44), utc(2022, 3, 23, 15, 26, 11),
-        utc(2022, 3, 23, 16, 35, 44), utc(2022, 3, 23, 18, 3, 11), utc(2022, 3, 23, 18, 5, 44),
+        utc(2022, 3, 23, 13, 35, 44),
+        utc(2022, 3, 23, 15, 5, 44),
+        utc(2022, 3, 23, 15, 26, 11),
+        utc(2022, 3, 23, 16, 35, 44),
+        utc(2022, 3, 23, 18, 3, 11),
+        utc(2022, 3, 23, 18, 5, 44),
         utc(2022, 3, 23, 19, 35, 44),
     ]
 
@@ -59,13 +68,19 @@ def test_a_cron_and_an_interval_mix_temporal_mixed_calendar_interval() -> None:
     # source: temporalio/temporal spec_test.go TestSpecMixedCalendarInterval
     timing = Timing(cron("55 11,13 * * *"), more_triggers=(interval(90, timedelta(minutes=7)),))
     assert seq(timing, utc(2022, 3, 23, 10), 6) == [
-        utc(2022, 3, 23, 10, 37), utc(2022, 3, 23, 11, 55), utc(2022, 3, 23, 12, 7),
-        utc(2022, 3, 23, 13, 37), utc(2022, 3, 23, 13, 55), utc(2022, 3, 23, 15, 7),
+        utc(2022, 3, 23, 10, 37),
+        utc(2022, 3, 23, 11, 55),
+        utc(2022, 3, 23, 12, 7),
+        utc(2022, 3, 23, 13, 37),
+        utc(2022, 3, 23, 13, 55),
+        utc(2022, 3, 23, 15, 7),
     ]
 
 
 def test_weekdays_at_nine_and_weekends_at_eleven_in_one_schedule() -> None:
-    timing = Timing(cron("0 9 * * mon-fri"), more_triggers=(cron("0 11 * * sat,sun"),), timezone="Europe/Berlin")
+    timing = Timing(
+        cron("0 9 * * mon-fri"), more_triggers=(cron("0 11 * * sat,sun"),), timezone="Europe/Berlin"
+    )
     fires = seq(timing, utc(2026, 1, 2), 4)  # Friday 2 January 2026
     assert fires == [utc(2026, 1, 2, 8), utc(2026, 1, 3, 10), utc(2026, 1, 4, 10), utc(2026, 1, 5, 8)]
 
@@ -73,7 +88,10 @@ def test_weekdays_at_nine_and_weekends_at_eleven_in_one_schedule() -> None:
 def test_triggers_firing_at_the_same_instant_give_one_slot() -> None:
     timing = Timing(DailyTrigger(hour=9, minute=0), more_triggers=(cron("0 9 * * *"), cron("0 9,10 * * *")))
     assert seq(timing, utc(2026, 1, 1), 4) == [
-        utc(2026, 1, 1, 9), utc(2026, 1, 1, 10), utc(2026, 1, 2, 9), utc(2026, 1, 2, 10)
+        utc(2026, 1, 1, 9),
+        utc(2026, 1, 1, 10),
+        utc(2026, 1, 2, 9),
+        utc(2026, 1, 2, 10),
     ]
 
 
@@ -90,7 +108,10 @@ def test_exclude_hours_leaves_those_slots_out_temporal_spec_exclude() -> None:
     # minute and second; here the 6-field cron "* * 12-14 * * *"), nominal times (jitter checked below)
     timing = Timing(interval(90), exclude=(Exclusion(cron="* * 12-14 * * *"),))
     assert seq(timing, utc(2022, 3, 23, 8), 4) == [
-        utc(2022, 3, 23, 9), utc(2022, 3, 23, 10, 30), utc(2022, 3, 23, 15), utc(2022, 3, 23, 16, 30)
+        utc(2022, 3, 23, 9),
+        utc(2022, 3, 23, 10, 30),
+        utc(2022, 3, 23, 15),
+        utc(2022, 3, 23, 16, 30),
     ]
 
 
@@ -113,7 +134,9 @@ def test_a_search_stops_after_max_excluded_slots_in_a_row_temporal_compute_limit
 
 def test_excluded_dates_are_local_dates() -> None:
     # New York: 2026-12-25 local is 05:00Z on the 25th to 05:00Z on the 26th.
-    timing = Timing(cron("0 * * * *"), timezone="America/New_York", exclude=(Exclusion(date=date(2026, 12, 25)),))
+    timing = Timing(
+        cron("0 * * * *"), timezone="America/New_York", exclude=(Exclusion(date=date(2026, 12, 25)),)
+    )
     fires = seq(timing, utc(2026, 12, 25, 3, 30), 3)
     assert fires == [utc(2026, 12, 25, 4), utc(2026, 12, 26, 5), utc(2026, 12, 26, 6)]
 
@@ -138,7 +161,11 @@ def test_a_five_field_exclusion_names_minutes_a_six_field_one_seconds() -> None:
 def test_public_holidays_as_a_cron_exclusion_quartz_annual_calendar() -> None:
     # source: Quartz AnnualCalendar (excluded days of the year, every year): 25 Dec and 1 Jan
     timing = Timing(cron("0 9 * * *"), exclude=(Exclusion(cron="* * 25 12 *"), Exclusion(cron="* * 1 1 *")))
-    assert seq(timing, utc(2026, 12, 24, 10), 3) == [utc(2026, 12, 26, 9), utc(2026, 12, 27, 9), utc(2026, 12, 28, 9)]
+    assert seq(timing, utc(2026, 12, 24, 10), 3) == [
+        utc(2026, 12, 26, 9),
+        utc(2026, 12, 27, 9),
+        utc(2026, 12, 28, 9),
+    ]
     assert seq(timing, utc(2027, 12, 31, 10), 1) == [utc(2028, 1, 2, 9)]
 
 
@@ -203,7 +230,9 @@ def test_jitter_delays_but_never_moves_the_nominal_slot_apscheduler_jitter() -> 
 def test_jitter_and_exclusions_together_temporal_spec_exclude() -> None:
     # source: temporalio/temporal spec_test.go TestSpecExclude again: with jitter the excluded slots
     # stay excluded and each kept one fires within its jitter window
-    timing = Timing(interval(90), exclude=(Exclusion(cron="* * 12-14 * * *"),), jitter_seconds=1, jitter_key="x")
+    timing = Timing(
+        interval(90), exclude=(Exclusion(cron="* * 12-14 * * *"),), jitter_seconds=1, jitter_key="x"
+    )
     for slot in seq(timing, utc(2022, 3, 23, 8), 4):
         assert slot.hour not in (12, 13, 14)
         assert timing.fire_at(slot) - slot in (timedelta(0), timedelta(seconds=1))
@@ -222,7 +251,11 @@ def test_timing_of_a_spec_carries_every_feature() -> None:
     timing = timing_of(spec)
     assert timing.jitter_key == "s1" and timing.jitter_seconds == 30
     assert seq(timing, utc(2026, 1, 2, 10), 3) == [utc(2026, 1, 4, 9), utc(2026, 1, 5, 9), utc(2026, 1, 6, 9)]
-    assert seq(timing, utc(2026, 1, 9, 10), 3) == [utc(2026, 1, 10, 9), utc(2026, 1, 10, 11), utc(2026, 1, 11, 9)]
+    assert seq(timing, utc(2026, 1, 9, 10), 3) == [
+        utc(2026, 1, 10, 9),
+        utc(2026, 1, 10, 11),
+        utc(2026, 1, 11, 9),
+    ]
 
 
 def test_one_preview_shares_one_budget_of_excluded_slots() -> None:

@@ -59,7 +59,12 @@ class Notifier:
         try:
             secret = self._secret(target.secret_parameter)
         except Exception as exc:  # noqa: BLE001 - no secret, no signed delivery
-            log.warning("notification to %s not sent: secret %s unreadable: %s", target.url, target.secret_parameter, exc)
+            log.warning(
+                "notification to %s not sent: secret %s unreadable: %s",
+                target.url,
+                target.secret_parameter,
+                exc,
+            )
             return False
         return self._with_retries(lambda: self._post(target, body, secret, delivery_id, at), target.url)
 
@@ -80,7 +85,9 @@ class Notifier:
 
     def _publish(self, target: SnsTarget, body: bytes) -> None:
         try:
-            self.sns.publish(TopicArn=target.topic_arn, Subject="agentcron run finished", Message=body.decode())
+            self.sns.publish(
+                TopicArn=target.topic_arn, Subject="agentcron run finished", Message=body.decode()
+            )
         except Exception as exc:  # noqa: BLE001 - botocore's errors: throttling, network, permissions
             raise _Retry(str(exc)) from None
 

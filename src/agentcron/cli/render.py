@@ -87,9 +87,12 @@ def _features(s: dict[str, Any]) -> list[tuple[str, Any]]:
     if s.get("exclude"):
         items = []
         for item in s["exclude"]:
-            what = item.get("date") or (
-                f"{item['start_date']}..{item['end_date']}" if item.get("start_date") else f"cron {item.get('cron')}"
-            )
+            if item.get("date"):
+                what = item["date"]
+            elif item.get("start_date"):
+                what = f"{item['start_date']}..{item['end_date']}"
+            else:
+                what = f"cron {item.get('cron')}"
             items.append(what + (f" ({item['name']})" if item.get("name") else ""))
         lines.append(("exclude", "; ".join(items)))
     if s.get("jitter_seconds"):

@@ -1,8 +1,8 @@
 """PATCH semantics for schedules (the API, the CLI and the scheduler tool share them): merge a partial JSON body into the current spec. Pure, no I/O.
 
 Top-level fields in the body replace the current ones (``null`` clears an optional field); nested objects are
-replaced as a whole (a new trigger is a whole trigger; ``trigger`` or ``triggers`` replaces the set of triggers)
-except ``run_config``, whose keys are merged into the
+replaced as a whole (a new trigger is a whole trigger; ``trigger`` or ``triggers`` replaces the set of
+triggers) except ``run_config``, whose keys are merged into the
 current run config. The schedule's identity and history (``id``, ``created_at``) and what the server owns
 (``updated_at``, ``state``, ``version``) are never taken from the body.
 """

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agentcron.application.patch import merge_patch
 from agentcron.domain import planner
 from agentcron.domain.notify import deployment_problem
 from agentcron.domain.timing import Excluded
-from agentcron.application.patch import merge_patch
 from agentcron.exceptions import InvalidInput, ScheduleExists, ScheduleNotFound, VersionConflict
 from agentcron.models import SCHEDULE_ID_PATTERN, Schedule, ScheduleSpec, ScheduleState
 

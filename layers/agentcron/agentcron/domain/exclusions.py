@@ -53,7 +53,11 @@ class Exclusion(DomainModel):
 
     @model_validator(mode="after")
     def _one_form(self) -> Exclusion:
-        forms = [self.date is not None, self.start_date is not None or self.end_date is not None, bool(self.cron)]
+        forms = [
+            self.date is not None,
+            self.start_date is not None or self.end_date is not None,
+            bool(self.cron),
+        ]
         if sum(forms) != 1:
             raise ValueError("an exclude item is exactly one of: date, start_date with end_date, cron")
         if forms[1]:

@@ -1,5 +1,5 @@
 """Notifications on a run's end: where to send them (an SNS topic, an HTTPS webhook), for which statuses,
-what they say and how a webhook body is signed. Pure values and functions; sending is the ``notify`` adapter's.
+what they say and how a webhook body is signed. Pure values and functions; the ``notify`` adapter sends.
 
 A webhook request carries ``X-Agentcron-Signature: t=<unix seconds>,v1=<hex>``, where ``<hex>`` is
 HMAC-SHA256 under the secret of ``<unix seconds>.<body>``: a receiver recomputes it, compares in constant
@@ -15,7 +15,7 @@ import ipaddress
 import json
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -28,7 +28,9 @@ MAX_TARGETS = 5
 SIGNATURE_HEADER = "X-Agentcron-Signature"
 DELIVERY_HEADER = "X-Agentcron-Delivery"
 TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
-WEBHOOK_URL = re.compile(r"^https://(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?([/?#]\S*)?$", re.IGNORECASE)
+WEBHOOK_URL = re.compile(
+    r"^https://(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?([/?#]\S*)?$", re.IGNORECASE
+)
 PARAMETER_NAME = re.compile(r"^/[A-Za-z0-9_.\-/]{1,1010}$")
 
 
@@ -81,7 +83,7 @@ class WebhookTarget(DomainModel):
         return v
 
 
-NotifyTarget = Annotated[Union[SnsTarget, WebhookTarget], Field(discriminator="type")]
+NotifyTarget = Annotated[SnsTarget | WebhookTarget, Field(discriminator="type")]
 
 
 class NotifyConfig(DomainModel):
@@ -130,11 +132,12 @@ def deployment_problem(
                 f"{where}.topic_arn is not among the topics this deployment may publish to "
                 "(template parameter NotifyTopicArns)"
             )
-        if isinstance(target, WebhookTarget) and (not prefix or not target.secret_parameter.startswith(prefix)):
+        if isinstance(target, WebhookTarget) and (
+            not prefix or not target.secret_parameter.startswith(prefix)
+        ):
             shown = prefix or "(none configured)"
             return f"{where}.secret_parameter", (
-                f"{where}.secret_parameter must be under {shown} "
-                "(template parameter NotifySecretPath)"
+                f"{where}.secret_parameter must be under {shown} (template parameter NotifySecretPath)"
             )
     return None
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from agentcron.domain.cron import validate_cron
 from agentcron.domain.policies import (
     CatchUpAllPolicy,
     CatchUpWindowPolicy,
@@ -34,7 +35,6 @@ from agentcron.domain.policies import (
 from agentcron.domain.runs import RunStatus, slot_run_id
 from agentcron.domain.schedule import Schedule, ScheduleSpec, ScheduleState
 from agentcron.domain.timing import Timing
-from agentcron.domain.cron import validate_cron
 from agentcron.domain.triggers import CronTrigger, IntervalTrigger, OnceTrigger, Trigger
 from agentcron.domain.values import iso, to_utc
 
@@ -505,5 +505,8 @@ def refused_trigger(spec: ScheduleSpec) -> str | None:
             problem = validate_cron(trigger.expr)
             if problem:
                 where = "trigger" if index == 0 and not spec.triggers else f"triggers[{index}]"
-                return f"paused: {where}.expr {trigger.expr!r} is no longer accepted ({problem}); edit it to resume"
+                return (
+                    f"paused: {where}.expr {trigger.expr!r} is no longer accepted ({problem}); "
+                    "edit it to resume"
+                )
     return None

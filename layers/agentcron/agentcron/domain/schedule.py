@@ -126,7 +126,7 @@ class ScheduleSpec(DomainModel):
         several = data.get("triggers")
         if several is not None:
             if not isinstance(several, list) or not several:
-                raise ValueError("triggers must be a non-empty list of triggers (or omit it and send trigger)")
+                raise ValueError("triggers must be a non-empty list of triggers (or send trigger instead)")
             for index, item in enumerate(several):
                 _check_trigger_shape(item, f"triggers[{index}]")
             if data.get("trigger") is None:

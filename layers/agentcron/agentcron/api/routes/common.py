@@ -12,8 +12,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from agentcron.api.errors import bad_request
 from agentcron.api.idempotency import KEY_HEADER
 from agentcron.api.schemas import ErrorResponse, ScheduleView
-from agentcron.exceptions import RunNotFound, ScheduleNotFound, SessionNotFound, VersionConflict
 from agentcron.domain.schedule import STORED
+from agentcron.exceptions import RunNotFound, ScheduleNotFound, SessionNotFound, VersionConflict
 from agentcron.models import SCHEDULE_ID_PATTERN, Schedule
 from agentcron.store.codec import decode_cursor
 
