@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from agentcron.clock import utcnow
 
 if TYPE_CHECKING:
+    from agentcron.application.ports import Notifier
     from agentcron.config import Settings
     from agentcron.models import Run
-    from agentcron.notify import Notifier
     from agentcron.queue import RunQueue
     from agentcron.sessions import SessionStore
     from agentcron.store import Store
