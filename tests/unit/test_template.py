@@ -544,3 +544,26 @@ def test_samconfig_deploys_the_agentcron_stack() -> None:
     assert deploy["capabilities"] == "CAPABILITY_IAM"
     assert deploy["resolve_s3"] is True and deploy["confirm_changeset"] is True
     assert defaults["validate"]["parameters"]["lint"] is True
+
+
+def test_notification_grants_exist_only_for_configured_targets(template: dict[str, Any]) -> None:
+    """sns:Publish on exactly NotifyTopicArns and ssm:GetParameter under NotifySecretPath, each behind the
+    condition that the parameter is set, for every function that ends runs (claim, executor, API)."""
+    conditions = template["Conditions"]
+    assert conditions["HasNotifyTopics"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "NotifyTopicArns"}]}, ""]}]
+    }
+    secret_path_set = {"Fn::Not": [{"Fn::Equals": [{"Ref": "NotifySecretPath"}, ""]}]}
+    assert conditions["HasNotifySecretPath"] == secret_path_set
+    for name in ("ClaimFunction", "ExecutorFunction", "ApiFunction"):
+        policies = _functions(template)[name]["Properties"]["Policies"]
+        guarded = {p["Fn::If"][0]: p["Fn::If"] for p in policies if isinstance(p, dict) and "Fn::If" in p}
+        assert set(guarded) == {"HasNotifyTopics", "HasNotifySecretPath"}, name
+        (publish,) = guarded["HasNotifyTopics"][1]["Statement"]
+        assert (publish["Action"], publish["Resource"]) == (["sns:Publish"], {"Ref": "NotifyTopicArns"})
+        (read,) = guarded["HasNotifySecretPath"][1]["Statement"]
+        assert read["Action"] == ["ssm:GetParameter"]
+        assert read["Resource"]["Fn::Sub"].endswith(":parameter${NotifySecretPath}/*")
+        assert guarded["HasNotifyTopics"][2] == guarded["HasNotifySecretPath"][2] == {"Ref": "AWS::NoValue"}
+        unguarded = _statements_in([p for p in policies if "Fn::If" not in p])
+        assert not any("sns:Publish" in _as_list(s.get("Action")) for s in unguarded), name
