@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.metrics import MetricUnit
-
-from agentcron import telemetry
 from agentcron.api import ApiHandler
 from agentcron.api.idempotency import idempotency_store
 from agentcron.clock import utcnow
 from agentcron.wiring import build_services
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+
+from agentcron import telemetry, tracing
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 logger = Logger(service="agentcron-api")
 # One dimension set for every handler (service=agentcron): the alarms and the dashboard name it.
 metrics = Metrics(namespace=telemetry.NAMESPACE, service=telemetry.SERVICE)
-tracer = Tracer(service="agentcron-api")
+tracer = tracing.tracer("agentcron-api")
 copy_config_to_registered_loggers(source_logger=logger, include={"agentcron"})
 
 

@@ -15,16 +15,16 @@ import functools
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
-
-from agentcron import telemetry
 from agentcron.application import execute
 from agentcron.clock import utcnow
 from agentcron.exceptions import MalformedMessage
 from agentcron.queue import parse_message
 from agentcron.wiring import build_services
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+
+from agentcron import telemetry, tracing
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 logger = Logger(service="agentcron-executor")
 metrics = Metrics(namespace=telemetry.NAMESPACE, service=telemetry.SERVICE)  # one dimension set for all
-tracer = Tracer(service="agentcron-executor")
+tracer = tracing.tracer("agentcron-executor")
 copy_config_to_registered_loggers(source_logger=logger, include={"agentcron"})
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 processor.raise_on_entire_batch_failure = False  # an all-bad batch still gets a per-message response

@@ -311,7 +311,7 @@ def test_patch_with_a_stale_etag_is_a_409_and_changes_nothing(api: Api) -> None:
 
 
 def test_patch_without_if_match_survives_a_claim_moving_the_version(api: Api) -> None:
-    """Claims bump the version on every fire; an unconditional edit re-reads instead of failing."""
+    """Another edit moves the version between read and write; an unconditional edit re-reads instead of failing."""
     api.create(daily_spec())
     # Another writer (its own adapters, as a claim Lambda would have) moves the version once, right after
     # the API's first read and before its write.

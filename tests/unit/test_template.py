@@ -94,7 +94,12 @@ def test_globals_pin_runtime_architecture_tracing_and_layer(template: dict[str, 
     function = _global_function(template)
     assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == ["arm64"]
-    assert function["Tracing"] == "Active"
+    # X-Ray only when the Tracing parameter says so; the handlers then import the SDK (agentcron.tracing).
+    assert function["Tracing"] == {"Fn::If": ["TracingOn", "Active", "PassThrough"]}
+    assert template["Parameters"]["Tracing"]["Default"] == "off"
+    assert function["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == {
+        "Fn::If": ["TracingOn", "false", "true"]
+    }
     assert function["Layers"] == [_ref("AgentcronLayer")]
     layer = template["Resources"]["AgentcronLayer"]["Properties"]
     assert function["Runtime"] in layer["CompatibleRuntimes"]
@@ -145,10 +150,14 @@ def test_globals_set_every_setting_the_code_reads(
     executor_only = {"OPENAI_BASE_URL", "OPENAI_API_KEY_PARAMETER"}
     assert executor_only <= set(executor)
     read -= executor_only | {"OPENAI_API_KEY"}
+    # Only the API wakes the claim (a create or edit due before the next minute's invocation).
+    api = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert api == {"CLAIM_FUNCTION_NAME": _ref("ClaimFunction")}
+    read -= set(api)
     missing = read - set(variables)
     assert not missing, f"Settings.from_env reads {sorted(missing)} but Globals does not set them"
     # The other direction: no stale name the code no longer reads (Powertools reads its own).
-    powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
+    powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL", "POWERTOOLS_TRACE_DISABLED"}
     stale = set(variables) - read - powertools
     assert not stale, f"Globals sets {sorted(stale)} which nothing reads"
     assert variables["POWERTOOLS_SERVICE_NAME"] == "agentcron"
@@ -203,7 +212,8 @@ def test_log_groups_keep_logs_for_log_retention_days(template: dict[str, Any]) -
 
 def test_claim_runs_once_a_minute_with_retry_and_dead_letter_queue(template: dict[str, Any]) -> None:
     claim = template["Resources"]["ClaimFunction"]["Properties"]
-    assert claim["Timeout"] == 60
+    # Awake 60 s to the next invocation + a 20 s handover, and 10 s kept for the last sweep.
+    assert claim["Timeout"] == 90
     events = list(claim["Events"].values())
     assert len(events) == 1
     event = events[0]
@@ -225,7 +235,7 @@ def test_claim_runs_once_a_minute_with_retry_and_dead_letter_queue(template: dic
 def test_sweep_outlasts_neither_its_timeout_nor_the_schedule_period(template: dict[str, Any]) -> None:
     sweep = template["Parameters"]["SweepSeconds"]
     assert sweep["MinValue"] == 0
-    assert sweep["MaxValue"] < template["Resources"]["ClaimFunction"]["Properties"]["Timeout"] <= 60
+    assert sweep["MaxValue"] < template["Resources"]["ClaimFunction"]["Properties"]["Timeout"] <= 90
 
 
 def test_claim_may_send_to_the_run_queue_and_query_both_indexes(template: dict[str, Any]) -> None:
@@ -325,10 +335,10 @@ def _key_schema(keys: list[dict[str, str]]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    ("table", "hash_key", "range_key", "index", "index_hash", "index_range"),
+    ("table", "hash_key", "range_key", "index", "index_hash", "index_range", "projection"),
     [
-        ("SchedulesTable", "schedule_id", None, "due", "due_shard", "next_fire_at"),
-        ("RunsTable", "schedule_id", "run_id", "open", "open_shard", "open_until"),
+        ("SchedulesTable", "schedule_id", None, "due", "due_shard", "next_fire_at", "KEYS_ONLY"),
+        ("RunsTable", "schedule_id", "run_id", "open", "open_shard", "open_until", "ALL"),
     ],
 )
 def test_tables_have_their_keys_and_sparse_index(
@@ -339,13 +349,14 @@ def test_tables_have_their_keys_and_sparse_index(
     index: str,
     index_hash: str,
     index_range: str,
+    projection: str,
 ) -> None:
     properties = template["Resources"][table]["Properties"]
     expected = {"HASH": hash_key} | ({"RANGE": range_key} if range_key else {})
     assert _key_schema(properties["KeySchema"]) == expected
     indexes = {i["IndexName"]: i for i in properties["GlobalSecondaryIndexes"]}
     assert _key_schema(indexes[index]["KeySchema"]) == {"HASH": index_hash, "RANGE": index_range}
-    assert indexes[index]["Projection"] == {"ProjectionType": "ALL"}
+    assert indexes[index]["Projection"] == {"ProjectionType": projection}
     types = {a["AttributeName"]: a["AttributeType"] for a in properties["AttributeDefinitions"]}
     assert types[index_hash] == types[index_range] == "N"  # shard number, epoch milliseconds
     assert properties["BillingMode"] == "PAY_PER_REQUEST"

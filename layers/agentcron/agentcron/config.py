@@ -19,7 +19,7 @@ class Settings:
     sessions_bucket: str = ""
     idempotency_table: str = ""  # Powertools idempotency records of the API (Idempotency-Key header)
     due_shards: int = 8  # partitions of the sparse due index; a sweep queries each in parallel
-    sweep_seconds: int = 5  # claim loop period inside one invocation; 0 = one sweep per invocation
+    sweep_seconds: int = 5  # longest sleep of the claim clock between sweeps; 0 = one sweep per invocation
     run_history_days: int = 30  # TTL of terminal run records
     lease_seconds: int = 960  # how long a started run is owned by its executor before the reaper steps in
     redelivery_seconds: int = 120  # a queued run not started after this is re-sent (outbox)
@@ -29,6 +29,7 @@ class Settings:
     model_timeout_seconds: int = 120  # one model call attempt (Bedrock read timeout, OpenAI-compatible request)
     continue_margin_seconds: int = 180  # below this much invocation time left, a run continues in a new one
     event_bus_name: str = "default"  # EventBridge bus of the Run Finished events
+    claim_function_name: str = ""  # the claim function, woken for fires due soon (none: no wakes)
     openai_base_url: str = "https://api.openai.com/v1"  # the OpenAI-compatible endpoint
     openai_api_key_parameter: str = ""  # SSM SecureString holding its API key (deployed stacks)
     openai_api_key: str = ""  # the key itself: local use only, never set by the template

@@ -27,6 +27,13 @@ class ClaimConflict(VersionConflict):
     """Another claimer (or an edit) changed the schedule between the due query and the claim write."""
 
 
+class StateMoved(AgentcronError):
+    """An edit read the schedule before a claim moved its ``next_fire_at``: re-read and apply again.
+
+    Not a ``VersionConflict``: the version (the ETag) did not change, so an ``If-Match`` edit still holds.
+    """
+
+
 class RunNotFound(AgentcronError):
     def __init__(self, schedule_id: str, run_id: str) -> None:
         super().__init__(f"Run not found: {schedule_id}/{run_id}")

@@ -45,4 +45,8 @@ def build_services(
         from agentcron.notify import Notifier
 
         services.notifier = Notifier(boto3.client("sns"), boto3.client("ssm"))
+    if settings.claim_function_name:
+        from agentcron.waker import ClaimWaker
+
+        services.wake_claim = ClaimWaker(settings.claim_function_name)
     return services

@@ -19,12 +19,14 @@ from datetime import datetime
 from pathlib import Path
 
 from agentcron.clock import utcnow
+from agentcron.models import ScheduleSpec
+
 from agentcron.local.handlers import load_handler
+from agentcron.local.lambda_endpoint import CLAIM_FUNCTION, LambdaEndpoint
 from agentcron.local.loops import ClaimLoop, ExecutorLoop, RunWatcher, load_examples
 from agentcron.local.resources import RUN_QUEUE, default_template_path
 from agentcron.local.stack import REGION, start_local_stack
 from agentcron.local.workers import ExecutorProcesses
-from agentcron.models import ScheduleSpec
 
 # Executor workers in processes of their own (their botocore work then uses a second core) where there is one.
 DEFAULT_EXECUTOR_PROCESSES = 2 if (os.cpu_count() or 1) > 1 else 0
@@ -91,7 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     watcher = RunWatcher(store, watched, stop, _emit)
     executors = max(1, args.executors)
     processes = min(max(0, args.executor_processes), executors)
-    workers = [ClaimLoop(stop, _emit), watcher]
+    claim = ClaimLoop(stop, _emit)
+    workers = [claim, watcher]
+    # The API wakes the claim for fires due soon through Lambda's Invoke API, served here.
+    lambda_endpoint = LambdaEndpoint(claim.invoke).start()
+    os.environ.update({"AWS_ENDPOINT_URL_LAMBDA": lambda_endpoint.url, "CLAIM_FUNCTION_NAME": CLAIM_FUNCTION})
     if processes == 0:
         workers += [
             ExecutorLoop(sqs, queue_url, queue_arn, REGION, stop, _emit, name=f"executor-{i}")
@@ -138,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         _emit(f"stopping; run transitions seen: {summary or 'none'}")
         stack.stop()
         api.stop()
+        lambda_endpoint.stop()
     return 0
 
 

@@ -1,7 +1,8 @@
 """The loops that stand in for AWS's own machinery around the handlers, locally.
 
-- the claim loop plays EventBridge Scheduler: it invokes the claim handler with the scheduler's event, once a
-  minute, with a context whose deadline is real (the handler sweeps every SWEEP_SECONDS inside it);
+- the claim loop plays EventBridge Scheduler: it starts an invocation of the claim handler with the
+  scheduler's event once a minute, each on its own thread with a real deadline (they overlap at the
+  handover, as deployed), and one more for each wake the local Lambda endpoint receives;
 - the executor loop plays the SQS event source mapping: it long-polls the FIFO queue, hands the handler a
   real SQS event, deletes what succeeded and makes the reported failures visible again (after their receive
   count, the queue's redrive policy moves them to the dead-letter queue);
@@ -19,9 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agentcron.store import Store
+
 from agentcron.local.handlers import LambdaContext, load_handler
 from agentcron.local.resources import default_template_path
-from agentcron.store import Store
 
 FAILED_MESSAGE_RETRY_SECONDS = 2  # locally, not the queue's 90-minute visibility timeout
 
@@ -31,20 +33,41 @@ def scheduler_event() -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+CLAIM_TIMEOUT_SECONDS = 90  # the template's ClaimFunction Timeout
+
+
 class ClaimLoop(threading.Thread):
+    """EventBridge Scheduler and Lambda's asynchronous invoke for the claim function.
+
+    Once a minute it starts an invocation of the claim handler on a thread of its own, with a context whose
+    deadline is real, so invocations overlap at the minute boundary exactly as deployed (each stays awake
+    past the next one's start). :meth:`invoke` starts one more at once: the local Lambda endpoint calls it
+    for the API's wakes.
+    """
+
     def __init__(self, stop: threading.Event, on_error: Callable[[str], None]) -> None:
         super().__init__(name="claim", daemon=True)
         self.stop_event, self.on_error = stop, on_error
+        self.invocations = 0
 
     def run(self) -> None:
-        handler = load_handler("claim").lambda_handler
         while not self.stop_event.is_set():
             started = time.monotonic()
-            try:
-                handler(scheduler_event(), LambdaContext("ClaimFunction", 60, time.monotonic, self.stop_event))
-            except Exception as exc:  # keep the local stack alive; the error is shown
-                self.on_error(f"claim invocation failed: {exc!r}")
+            self.invoke(scheduler_event())
             self.stop_event.wait(max(0.0, 60 - (time.monotonic() - started)))
+
+    def invoke(self, event: dict[str, Any]) -> None:
+        self.invocations += 1
+        name = f"claim-{self.invocations}"
+        threading.Thread(target=self._invoke, args=(event,), name=name, daemon=True).start()
+
+    def _invoke(self, event: dict[str, Any]) -> None:
+        handler = load_handler("claim").lambda_handler
+        context = LambdaContext("ClaimFunction", CLAIM_TIMEOUT_SECONDS, time.monotonic, self.stop_event)
+        try:
+            handler(event, context)
+        except Exception as exc:  # keep the local stack alive; the error is shown
+            self.on_error(f"claim invocation failed: {exc!r}")
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agentcron.config import Settings
+
 from agentcron.local.template import (
     Resolver,
     Unresolved,

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-
 from agentcron.config import Settings
+
 from agentcron.local.resources import LocalResources, create_resources
 
 REGION = "us-east-1"

@@ -2,19 +2,27 @@
 
 A sweep at ``now`` does, for every due-index shard in parallel:
 
-1. **claim**: query the shard's due schedules (``next_fire_at <= now``); for each, ``plan_claim`` decides
+1. **claim**: read the shard's due schedules (``next_fire_at <= now``); for each, ``plan_claim`` decides
    the records and ``apply_claim`` writes them with the schedule update in ONE transaction conditional on
-   the schedule's version. A lost race (another claimer, an edit) re-reads the schedule and re-plans; a
-   schedule claimed meanwhile is no longer due and its plan is a no-op. Only then are the queued runs sent
-   (batches of 10, de-duplication id = run id).
+   the schedule's version and ``next_fire_at``. A lost race (another claimer, an edit) re-reads the schedule
+   and re-plans; a schedule claimed meanwhile is no longer due and its plan is a no-op. Only then are the
+   queued runs sent (batches of 10, de-duplication id = run id).
 2. **outbox**: a ``queued`` run whose redelivery deadline passed (the claim crashed before sending, a send
    failed, the message went to the DLQ) is re-sent, its deadline pushed forward with exponential backoff.
 3. **reaper**: a ``running`` run whose lease expired (the executor vanished) goes back to ``queued`` and is
    re-sent while its retry policy allows another attempt, else it becomes ``timed_out``.
 
-Every write is conditional, so two sweeps at once (a duplicate EventBridge invocation, an overlapping
-invocation) never record a slot twice: at worst a message is sent twice, and the executor's conditional
-start acknowledges the duplicate. One bad schedule or run is logged and counted, never stops the sweep.
+The **claim clock** (:func:`run_clock`) decides when sweeps happen: an invocation sweeps at once, then
+sleeps until the earliest next fire the sweep saw and sweeps exactly then, again and again, until nothing is
+due before ``awake_until`` (then it returns: an idle minute costs one sweep). Invocations start once a minute
+(EventBridge Scheduler) and each stays awake ``TICK_SECONDS + HANDOVER_SECONDS`` from its start, so the
+next one is running before it stops: a minute boundary is covered twice, never not at all. A schedule
+created or edited with a fire due before the next invocation is sure to be awake wakes one at once
+(:func:`wake_for`). ``settings.sweep_seconds`` caps each sleep, a backstop for the index's replication lag.
+
+Every write is conditional, so two sweeps at once (the handover overlap, a wake, a duplicate invocation)
+never record a slot twice: at worst a message is sent twice, and the executor's conditional start
+acknowledges the duplicate. One bad schedule or run is logged and counted, never stops the sweep.
 """
 
 from __future__ import annotations
@@ -24,7 +32,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
-
 from typing import TYPE_CHECKING
 
 from agentcron.application.runs import cancel_active, finish_run, send_run
@@ -41,17 +48,24 @@ log = logging.getLogger(__name__)
 MAX_RECORDS_PER_CLAIM = 99  # one transaction: the schedule update + at most 99 run records (limit 100)
 CLAIM_RETRIES = 3  # re-reads and re-plans after a ClaimConflict
 CLAIMS_PER_SCHEDULE = 10  # claims of one backlogged schedule (plan.still_due) within one sweep
-DUE_PAGE = 100  # due schedules read per query
+DUE_PAGE = 100  # due-index entries read per query
 DUE_PAGES = 20  # queries per shard and sweep: more due schedules than this wait for the next sweep
 STALE_PAGE = 100  # overdue open runs handled per shard and sweep
 MAX_WORKERS = 16
+TICK_SECONDS = 60  # EventBridge Scheduler starts a claim invocation once a minute (rate(1 minute))
+HANDOVER_SECONDS = 20  # each invocation stays awake this long past the next one's start: the overlap
+STUCK_PAUSE_SECONDS = 1.0  # a schedule still due after a sweep that could not claim it waits this long
 LEASE_EXPIRED = "lease expired: the executor stopped without recording an outcome"
 CANCELLED_BEFORE_START = "cancelled before it started"
 
 
 @dataclass
 class SweepReport:
-    """What one sweep did (summed over shards); ``errors`` counts schedules or runs that raised."""
+    """What one sweep did (summed over shards); ``errors`` counts schedules or runs that raised.
+
+    ``next_due_at`` is the earliest next fire the sweep saw (in the index or written by its claims): the
+    instant the claim clock sleeps until. None when no enabled schedule has a next fire.
+    """
 
     schedules_due: int = 0
     runs_queued: int = 0
@@ -62,59 +76,99 @@ class SweepReport:
     timed_out: int = 0
     retried: int = 0
     errors: int = 0
+    next_due_at: datetime | None = None
 
     def __add__(self, other: SweepReport) -> SweepReport:
-        return SweepReport(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        counts = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self) if f.name != "next_due_at"}
+        return SweepReport(**counts, next_due_at=earliest(self.next_due_at, other.next_due_at))
 
     def as_dict(self) -> dict[str, int]:
-        return asdict(self)
+        return {name: value for name, value in asdict(self).items() if name != "next_due_at"}
+
+    def saw(self, at: datetime | None) -> None:
+        self.next_due_at = earliest(self.next_due_at, at)
 
 
-def sweep(services: Services, now: datetime) -> SweepReport:
-    """One claim + outbox + reaper pass over every shard, in parallel (boto3 clients are thread-safe)."""
+def earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def sweep(services: Services, now: datetime, *, reap: bool = True) -> SweepReport:
+    """One claim pass over every shard in parallel (boto3 clients are thread-safe), with the outbox and
+    reaper pass unless ``reap`` is False (the clock reaps once per invocation: their deadlines are minutes)."""
     shards = services.settings.due_shards
     with ThreadPoolExecutor(max_workers=min(shards, MAX_WORKERS)) as pool:
-        reports = list(pool.map(lambda shard: _sweep_shard(services, shard, now), range(shards)))
+        reports = list(pool.map(lambda shard: _sweep_shard(services, shard, now, reap), range(shards)))
     return sum(reports, SweepReport())
 
 
-def run_sweeps(
+def run_clock(
     services: Services,
     *,
     clock: Callable[[], datetime],
     sleep: Callable[[float], None],
-    should_continue: Callable[[], bool],
+    awake_until: datetime,
+    should_continue: Callable[[], bool] = lambda: True,
 ) -> list[SweepReport]:
-    """Sweep now, then every ``settings.sweep_seconds`` while ``should_continue()``; 0 means one sweep.
+    """Sweep now, then at every next fire the sweeps see, until nothing is due by ``awake_until``.
 
-    Periods are measured from each sweep's start, so a slow sweep shortens the pause, never shifts the grid.
-    ``clock`` and ``sleep`` are injected: the Lambda passes the wall clock, tests pass fakes.
+    Each sleep ends at the next fire exactly, or after ``settings.sweep_seconds`` if that comes first (0:
+    one sweep, no sleep). The first sweep also runs the outbox and reaper. ``clock`` and ``sleep`` are
+    injected: the Lambda passes the wall clock, tests pass fakes; ``should_continue`` is the invocation's
+    own time budget.
     """
     reports: list[SweepReport] = []
-    seconds = services.settings.sweep_seconds
-    period = timedelta(seconds=seconds)
+    cap = services.settings.sweep_seconds
     while True:
-        started = clock()
-        reports.append(sweep(services, started))
-        if seconds <= 0 or not should_continue():
+        now = clock()
+        report = sweep(services, now, reap=not reports)
+        reports.append(report)
+        nxt = report.next_due_at
+        if cap <= 0 or nxt is None or nxt > awake_until or not should_continue():
             return reports
-        pause = (started + period - clock()).total_seconds()
-        if pause > 0:
-            sleep(pause)
+        wait = (nxt - clock()).total_seconds()
+        if nxt <= now and not (report.runs_queued or report.runs_skipped or report.runs_missed):
+            wait = STUCK_PAUSE_SECONDS  # due but not claimable right now (errors): never spin
+        if wait > 0:
+            sleep(min(wait, cap))
         if not should_continue():
             return reports
+
+
+def wake_for(services: Services, schedule: Schedule) -> None:
+    """Wake the claim when ``schedule`` fires before the next once-a-minute invocation is sure to run.
+
+    A next fire within ``TICK_SECONDS`` may fall before the next invocation starts, and any invocation
+    awake now sleeps until a fire it read before this schedule existed; a later one is covered by the
+    invocations to come. The wake is recorded first (one conditional write), so a burst of creates
+    wakes the claim once. A failure is logged, never fails the edit: the next invocation claims the slot.
+    """
+    nxt = schedule.state.next_fire_at if schedule.enabled else None
+    if services.wake_claim is None or nxt is None:
+        return
+    now = services.clock()
+    if nxt - now > timedelta(seconds=TICK_SECONDS):
+        return
+    try:
+        if services.store.request_wake(nxt, now):
+            services.wake_claim(nxt)
+    except Exception:  # noqa: BLE001 - the next invocation claims the slot, at most a minute late
+        log.exception("waking the claim for schedule %s failed", schedule.id)
 
 
 # --------------------------------------------------------------------------- claim
 
 
-def _sweep_shard(services: Services, shard: int, now: datetime) -> SweepReport:
+def _sweep_shard(services: Services, shard: int, now: datetime, reap: bool) -> SweepReport:
     report = SweepReport()
     try:
         _claim_shard(services, shard, now, report)
     except Exception:  # noqa: BLE001 - the due query itself failed; the reaper still runs
         log.exception("claim of shard %s failed", shard)
         report.errors += 1
+        report.saw(now)  # unknown: look again soon
+    if not reap:
+        return report
     try:
         _reap_shard(services, shard, now, report)
     except Exception:  # noqa: BLE001
@@ -126,8 +180,9 @@ def _sweep_shard(services: Services, shard: int, now: datetime) -> SweepReport:
 def _claim_shard(services: Services, shard: int, now: datetime, report: SweepReport) -> None:
     seen: set[str] = set()
     for _ in range(DUE_PAGES):
-        page = services.store.due_schedules(shard, now, limit=DUE_PAGE)
-        fresh = [(schedule, version) for schedule, version in page if schedule.id not in seen]
+        page = services.store.due_page(shard, now, limit=DUE_PAGE)
+        report.saw(page.next_due_at)
+        fresh = [(schedule, version) for schedule, version in page.schedules if schedule.id not in seen]
         for schedule, version in fresh:
             seen.add(schedule.id)
             report.schedules_due += 1
@@ -136,8 +191,12 @@ def _claim_shard(services: Services, shard: int, now: datetime, report: SweepRep
             except Exception:  # noqa: BLE001 - one bad schedule never stops the sweep
                 log.exception("claim of schedule %s failed", schedule.id)
                 report.errors += 1
-        if len(page) < DUE_PAGE or not fresh:
+                report.saw(now)
+        if not page.more or not fresh:
+            if page.more:
+                report.saw(now)  # more due than this sweep could read: sweep again at once
             return
+    report.saw(now)
 
 
 def claim_schedule(
@@ -154,6 +213,8 @@ def claim_schedule(
         if claimed is None:
             break
         schedule, plan, records = claimed
+        if plan.enabled:
+            report.saw(plan.next_fire_at)
         queued = [run for run in records if run.status == RunStatus.queued]
         report.runs_queued += len(queued)
         report.runs_skipped += sum(1 for run in records if run.status == RunStatus.skipped)

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from types import EllipsisType
+
     from agentcron.models import (
         QueueMessage,
         Run,
@@ -25,21 +27,30 @@ if TYPE_CHECKING:
         WebhookTarget,
     )
     from agentcron.planner import ClaimPlan
+    from agentcron.store.claims import DuePage
 
 Clock = Callable[[], datetime]
 """The only source of "now": the wall clock in production, a fake in tests."""
 
 
 class ScheduleRepository(Protocol):
-    def create_schedule(self, spec: ScheduleSpec, now: datetime) -> Schedule: ...
+    def insert_schedule(self, schedule: Schedule) -> None: ...
     def get_schedule(self, schedule_id: str) -> Schedule | None: ...
     def get_schedule_versioned(self, schedule_id: str) -> tuple[Schedule, int] | None: ...
-    def save_edit(self, schedule: Schedule, *, expected_version: int) -> Schedule: ...
+    def save_schedule(
+        self,
+        schedule: Schedule,
+        *,
+        expected_version: int,
+        min_failures: int | None = None,
+        planned_from: datetime | None | EllipsisType = ...,
+    ) -> Schedule: ...
     def delete_schedule(self, schedule_id: str, *, expected_version: int | None = None) -> None: ...
     def list_schedules(
         self, *, enabled: bool | None = None, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[Schedule], str | None]: ...
-    def due_schedules(self, shard: int, now: datetime, *, limit: int = 100) -> list[tuple[Schedule, int]]: ...
+    def due_page(self, shard: int, now: datetime, *, limit: int = 100) -> DuePage: ...
+    def request_wake(self, due: datetime, now: datetime) -> bool: ...
     def apply_claim(
         self, schedule: Schedule, version: int, plan: ClaimPlan, now: datetime, *, redelivery_seconds: int
     ) -> list[Run]: ...

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from agentcron.domain.planner import timing_of
+from agentcron.domain.runs import FAILURE_STATUSES
 from agentcron.exceptions import (
     InvalidInput,
     OverlapBlocked,
@@ -22,7 +24,6 @@ from agentcron.exceptions import (
     RunTerminal,
     ScheduleNotFound,
 )
-from agentcron.domain.runs import FAILURE_STATUSES
 from agentcron.models import (
     OverlapPolicy,
     Run,
@@ -35,7 +36,6 @@ from agentcron.models import (
     slot_run_id,
     to_utc,
 )
-from agentcron.domain.planner import timing_of
 
 if TYPE_CHECKING:
     from agentcron.application.services import Services

@@ -3,8 +3,13 @@ auto-pause that follows too many consecutive failures.
 
 The rules of WHEN a schedule fires live in the domain (:mod:`agentcron.planner`: the first fire, what an edit
 does to ``next_fire_at``); this module applies them and persists through the schedule repository, whose
-writes are conditional on the version read. An edit without ``expected_version`` re-reads and re-applies
-when something else moved the version meanwhile (a claim, an auto-pause): the one retry loop of edits.
+writes are conditional on the version read. The version (the ETag) moves only when a person, a tool or the
+auto-pause changes the schedule, never when a slot is claimed: an edit that raced a claim is re-read and
+applied again whatever ``expected_version`` says (the one retry loop of edits), and one without
+``expected_version`` also re-applies over a concurrent edit.
+
+A create or an edit whose next fire is due before the next once-a-minute claim invocation is sure to be
+awake wakes the claim at once (:func:`agentcron.application.claim.wake_for`), so its slot is claimed on time.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agentcron.application.claim import wake_for
 from agentcron.application.patch import merge_patch
 from agentcron.domain import planner
 from agentcron.domain.notify import deployment_problem
 from agentcron.domain.timing import Excluded
-from agentcron.exceptions import InvalidInput, ScheduleExists, ScheduleNotFound, VersionConflict
+from agentcron.exceptions import InvalidInput, ScheduleExists, ScheduleNotFound, StateMoved, VersionConflict
 from agentcron.models import SCHEDULE_ID_PATTERN, Schedule, ScheduleSpec, ScheduleState
 
 if TYPE_CHECKING:
@@ -26,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-EDIT_ATTEMPTS = 5  # re-reads of an edit without expected_version while claims keep moving the version
+EDIT_ATTEMPTS = 5  # re-reads of an edit that raced claims (or, without expected_version, other edits)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ def create_schedule(services: Services, spec: ScheduleSpec, *, derived_id: str |
         if found is None:
             raise
         return CreateResult(*found, replayed=True)
+    wake_for(services, schedule)
     return CreateResult(schedule, 1)
 
 
@@ -104,8 +111,10 @@ def edit_schedule(
 ) -> tuple[Schedule, int]:
     """Merge ``changes`` (PATCH semantics, :mod:`agentcron.application.patch`) into the schedule and store it.
 
-    With ``expected_version`` a schedule that moved on is a ``VersionConflict``; without it the edit is
-    re-read and re-applied up to ``EDIT_ATTEMPTS`` times. Returns the stored schedule and its new version.
+    With ``expected_version`` a schedule edited meanwhile is a ``VersionConflict``; without it the edit is
+    re-read and re-applied up to ``EDIT_ATTEMPTS`` times. A claim in between never conflicts (it leaves the
+    version alone): the edit is re-applied on the claimed state. Returns the stored schedule and its new
+    version.
     """
     for _ in range(EDIT_ATTEMPTS):
         current, version = get_schedule(services, schedule_id)
@@ -116,12 +125,17 @@ def edit_schedule(
             check_deployment(services, spec)
         try:
             saved = services.store.save_schedule(
-                edited(current, spec, services.clock()), expected_version=version
+                edited(current, spec, services.clock()),
+                expected_version=version,
+                planned_from=current.state.next_fire_at,
             )
+        except StateMoved:
+            continue
         except VersionConflict:
             if expected_version is not None:
                 raise
             continue
+        wake_for(services, saved)
         return saved, version + 1
     raise VersionConflict(f"Schedule {schedule_id} kept changing; the update was not applied")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ class Services:
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))  # ids of new schedules and run-nows
     on_run_finished: Callable[[Run], None] | None = None  # after a run ends: metrics, the Run Finished event
     notifier: Notifier | None = None  # delivers ``notify`` targets; None: the deployment configured none
+    wake_claim: Callable[[datetime], None] | None = None  # starts a claim invocation for a fire due soon
 
     @classmethod
     def from_settings(

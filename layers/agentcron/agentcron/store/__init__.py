@@ -8,9 +8,9 @@ the parallel shard sweeps). The item layout is documented in :mod:`agentcron.sto
 
 from __future__ import annotations
 
+from agentcron.store.claims import ClaimsMixin
 from agentcron.store.codec import shard_of
 from agentcron.store.runs import RunsMixin
-from agentcron.store.claims import ClaimsMixin
 from agentcron.store.schedules import SchedulesMixin
 
 

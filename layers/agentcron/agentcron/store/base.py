@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Self
 from botocore.exceptions import ClientError
 
 from agentcron.exceptions import ServiceUnavailable
-
 from agentcron.store.codec import decode_cursor, encode_cursor, epoch_ms, epoch_seconds, serialize, shard_of
 
 if TYPE_CHECKING:
@@ -22,6 +21,7 @@ BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
 CONDITION_FAILED = "ConditionalCheckFailed"
 FILTERED_PAGE = 100  # items evaluated per request of a filtered read
 BATCH_DELETE_ROUNDS = 8  # BatchWriteItem calls per page of deletes before giving up loudly
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
 
 
 def error_code(exc: ClientError) -> str:
@@ -159,6 +159,24 @@ class StoreBase:
             if len(items) == limit:
                 return Page(items, encode_cursor(last))
             request["ExclusiveStartKey"] = last
+
+    def _batch_get(self, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of ``keys`` that exist (consistent reads, any order); unprocessed keys are asked again
+        with backoff, and any still left after ``BATCH_DELETE_ROUNDS`` raise ``ServiceUnavailable``."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            pending = {table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}}
+            for attempt in range(BATCH_DELETE_ROUNDS):
+                if attempt:
+                    time.sleep(min(2.0, 0.05 * 2**attempt))
+                response = self.client.batch_get_item(RequestItems=pending)
+                found += (response.get("Responses") or {}).get(table) or []
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+            if pending:
+                raise ServiceUnavailable(f"items of {table} could not be read; the next sweep tries again")
+        return found
 
     def _batch_delete(self, table: str, keys: list[dict[str, Any]]) -> None:
         """Delete every key; unprocessed ones are retried with backoff, and any still left after

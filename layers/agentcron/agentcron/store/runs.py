@@ -13,8 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from agentcron.exceptions import RunNotFound, ScheduleNotFound
 from agentcron.domain.runs import FAILURE_STATUSES
+from agentcron.exceptions import RunNotFound, ScheduleNotFound
 from agentcron.models import Run, RunStatus, TokenUsage
 from agentcron.store.base import CONDITION_FAILED, StoreBase, condition_failed
 from agentcron.store.codec import (

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from types import EllipsisType
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from agentcron.exceptions import ScheduleExists, ScheduleNotFound, VersionConflict
+from agentcron.exceptions import ScheduleExists, ScheduleNotFound, StateMoved, VersionConflict
 from agentcron.models import Schedule
 from agentcron.store.base import StoreBase, condition_failed
 from agentcron.store.codec import (
     Update,
     due_attributes,
+    epoch_ms,
     schedule_from_item,
     schedule_item,
     serialize,
@@ -48,14 +51,21 @@ class SchedulesMixin(StoreBase):
         return schedule_from_item(item) if item else None
 
     def save_schedule(
-        self, schedule: Schedule, *, expected_version: int, min_failures: int | None = None
+        self,
+        schedule: Schedule,
+        *,
+        expected_version: int,
+        min_failures: int | None = None,
+        planned_from: datetime | None | EllipsisType = ...,
     ) -> Schedule:
         """Write the spec, ``enabled`` and ``next_fire_at`` of ``schedule`` as version ``expected_version + 1``.
 
-        Conditional on the stored version being ``expected_version`` (and, with ``min_failures``, on
-        ``consecutive_failures`` still being at least that): ``VersionConflict`` otherwise,
-        ``ScheduleNotFound`` when it is gone. The state counters are not touched (transitions own them).
-        Returns the schedule as stored.
+        Conditional on the stored version being ``expected_version`` (``VersionConflict`` otherwise,
+        ``ScheduleNotFound`` when it is gone); with ``min_failures``, on ``consecutive_failures`` still
+        being at least that; with ``planned_from``, on the stored ``next_fire_at`` still being the one the
+        new ``next_fire_at`` was derived from: a claim in between raises ``StateMoved`` (the version, the
+        ETag, is unchanged by claims, so the edit is simply applied again). The state counters are not
+        touched (transitions own them). Returns the schedule as stored.
         """
         update = Update().set("spec", spec_json(schedule.spec)).set("enabled", schedule.enabled)
         update.set("version", expected_version + 1)
@@ -65,6 +75,10 @@ class SchedulesMixin(StoreBase):
         update.when(f"{update.n('version')} = {update.v(expected_version)}")
         if min_failures is not None:
             update.when(f"{update.n('consecutive_failures')} >= {update.v(min_failures)}")
+        if planned_from is None:
+            update.when(f"attribute_not_exists({update.n('next_fire_at')})")
+        elif planned_from is not ...:
+            update.when(f"{update.n('next_fire_at')} = {update.v(epoch_ms(planned_from))}")
         try:
             response = self.client.update_item(
                 **update.request(self.schedules_table, {"schedule_id": schedule.id}),
@@ -74,8 +88,11 @@ class SchedulesMixin(StoreBase):
         except ClientError as exc:
             if not condition_failed(exc):
                 raise
-            if not exc.response.get("Item"):
+            old = exc.response.get("Item")
+            if not old:
                 raise ScheduleNotFound(schedule.id) from None
+            if planned_from is not ... and int(old.get("version", {}).get("N", "0")) == expected_version:
+                raise StateMoved(f"Schedule {schedule.id} was claimed while it was being updated") from None
             raise VersionConflict(f"Schedule {schedule.id} changed while it was being updated") from None
         return schedule_from_item(response["Attributes"])[0]
 
