@@ -194,3 +194,28 @@ def test_a_topic_the_deployment_does_not_grant_is_refused(stack, notify_setup):
             notify={"targets": [{"type": "sns", "topic_arn": other}]},
         )
     assert refused.value.field == "notify.targets[0].topic_arn"
+
+
+def test_the_claim_clock_sleeps_until_a_jittered_slot_is_due_and_claims_it_then(stack):
+    from agentcron.application.claim import run_clock
+
+    create(stack, trigger={"type": "interval", "every_seconds": 600}, jitter_seconds=300)
+    slot = NOW + timedelta(minutes=10)
+    fire = slot + timedelta(seconds=jitter_offset("s1", slot, 300))
+    assert fire > slot  # pinned: this slot has a delay
+    now = [slot]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += timedelta(seconds=seconds)
+
+    run_clock(
+        stack.services(lambda: now[0], settings=stack.resources.settings(sweep_seconds=50)),
+        clock=lambda: now[0],
+        sleep=sleep,
+        awake_until=slot + timedelta(seconds=300),
+    )
+    (run,) = runs_of(stack)
+    assert run.scheduled_for == slot and run.claimed_at == fire  # claimed at its jittered instant exactly
+    assert sleeps[0] == min((fire - slot).total_seconds(), 50)

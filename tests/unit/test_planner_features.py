@@ -56,7 +56,7 @@ def test_a_jittered_slot_is_not_due_before_its_delay_and_keeps_its_run_id() -> N
     delay = timedelta(seconds=jitter_offset("sched-j", T0, 300))
     assert delay > timedelta(0)  # the hash gives this slot a delay (pinned: the test means something)
     early = plan_claim(schedule, T0 + delay - timedelta(seconds=1))
-    assert early.changes_nothing and early.next_fire_at == T0
+    assert early.changes_nothing and early.next_fire_at == T0 and early.due_at == T0 + delay
     plan = plan_claim(schedule, T0 + delay)
     assert [r.run_id for r in plan.runs] == [slot_run_id("sched-j", T0)]
     assert plan.runs[0].scheduled_for == T0 and not plan.runs[0].was_catch_up

@@ -67,6 +67,8 @@ class ClaimPlan:
     ``consumed_count`` is how many due slots the plan decided, ``last_consumed_at`` the newest of them;
     ``still_due``: ``next_fire_at <= now`` (a backlog remains, the next sweep continues it).
     ``pause_note``: set with ``enabled`` False when the schedule stops because it expired (``expires_at``).
+    ``due_at``: for a plan that is not due only because its slot waits out its jitter delay, the instant it
+    becomes due (the claim clock sleeps until then); None otherwise.
     """
 
     runs: list[PlannedRun] = field(default_factory=list)
@@ -81,6 +83,7 @@ class ClaimPlan:
     last_consumed_at: datetime | None = None
     still_due: bool = False
     pause_note: str | None = None
+    due_at: datetime | None = None
 
     @property
     def changes_nothing(self) -> bool:
@@ -451,8 +454,8 @@ def plan_claim(schedule: Schedule, now: datetime, *, max_records: int = MAX_CATC
         if first is None or timing.fire_at(first) > now:
             note = _expired_note(schedule, stale) if first is None else None
             return ClaimPlan(next_fire_at=first, enabled=first is not None, pause_note=note)
-    elif timing.fire_at(first) > now:
-        return ClaimPlan(next_fire_at=first, enabled=True, due=False)  # inside its jitter delay
+    elif timing.fire_at(first) > now:  # inside its jitter delay
+        return ClaimPlan(next_fire_at=first, enabled=True, due=False, due_at=timing.fire_at(first))
 
     fire = timing.fire_at
     remaining = MAX_CATCH_UP_PER_CLAIM if schedule.max_runs is None else schedule.max_runs - used
