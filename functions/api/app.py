@@ -63,7 +63,11 @@ def correlation_keys(path: str) -> dict[str, str]:
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(**correlation_keys(str(event.get("rawPath") or "")))
-    response = api_handler()(event, context)
+    handler = api_handler()
+    try:
+        response = handler(event, context)
+    finally:
+        handler.services.end_invocation()
     status = int(response.get("statusCode", 500))
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if status >= 400:

@@ -55,9 +55,12 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
 
     source = event.get("source") if isinstance(event, dict) else None
     logger.info("claim invocation", extra={"event_source": source, "awake_until": awake_until.isoformat()})
-    reports = run_clock(
-        services, clock=utcnow, sleep=time.sleep, awake_until=awake_until, should_continue=should_continue
-    )
+    try:
+        reports = run_clock(
+            services, clock=utcnow, sleep=time.sleep, awake_until=awake_until, should_continue=should_continue
+        )
+    finally:
+        services.end_invocation()
     total = sum(reports, SweepReport())
     telemetry.record_sweep(total, _record)
     summary = {"sweeps": len(reports), **total.as_dict()}

@@ -48,7 +48,13 @@ def test_a_due_schedule_becomes_one_queued_run_and_one_message(stack):
     (run,) = all_runs(stack)
     assert (run.run_id, run.status, run.scheduled_for, run.claimed_at) == (run_id, RunStatus.queued, slot, at)
     (message,) = stack.drain()
-    assert message["body"] == {"type": "run", "schedule_id": "s1", "run_id": run_id}
+    body = message["body"]
+    assert {key: body[key] for key in ("type", "schedule_id", "run_id")} == {
+        "type": "run", "schedule_id": "s1", "run_id": run_id
+    }
+    # The run as queued and the spec it was claimed under: the executor starts it without a read.
+    assert body["run"]["status"] == "queued" and body["run"]["scheduled_for"] == "2026-03-02T12:01:00Z"
+    assert body["schedule"]["id"] == "s1" and body["schedule"]["trigger"]["every_seconds"] == 60
     assert (message["group_id"], message["dedup_id"]) == ("s1", run_id)
     schedule = stack.store.get_schedule("s1")
     assert schedule.state.next_fire_at == NOW + timedelta(seconds=120)
@@ -174,7 +180,7 @@ def test_cancel_other_flags_the_active_run(stack):
 def test_an_undelivered_run_is_re_sent_with_backoff(stack, monkeypatch):
     create(stack, trigger={"type": "interval", "every_seconds": 86400})
     at = NOW + timedelta(days=1)
-    monkeypatch.setattr(stack.queue, "send_runs", _boom)
+    monkeypatch.setattr(stack.queue, "send_many", _boom)
     report = run_sweep(stack, at)
     assert (report.runs_queued, report.errors) == (1, 1)
     assert stack.drain() == []

@@ -153,7 +153,7 @@ CRASH_POINTS = [
 def test_a_crash_between_claim_steps_loses_no_slot_and_duplicates_none(stack, monkeypatch, crash):
     create(stack, "s1")
     first = NOW + timedelta(minutes=15, seconds=1)  # 15 due slots: two send batches
-    real_apply, real_send = stack.store.apply_claim, stack.queue.send_runs
+    real_apply, real_send = stack.store.apply_claim, stack.queue.send_many
     if crash == "before_transaction":
         monkeypatch.setattr(stack.store, "apply_claim", _crash)
     elif crash == "after_transaction":
@@ -163,7 +163,7 @@ def test_a_crash_between_claim_steps_loses_no_slot_and_duplicates_none(stack, mo
             stack.queue, "client", CrashingSqs(stack.queue.client, 2, crash.removeprefix("mid_batch_"))
         )
     elif crash == "after_send":
-        monkeypatch.setattr(stack.queue, "send_runs", lambda *a, **k: (real_send(*a, **k), _crash())[0])
+        monkeypatch.setattr(stack.queue, "send_many", lambda *a, **k: (real_send(*a, **k), _crash())[0])
 
     report = sweep(stack.services(), first)
     assert report.errors == 1

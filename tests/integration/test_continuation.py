@@ -238,7 +238,8 @@ def test_a_cancel_between_segments_cancels_the_continuation(stack) -> None:
 
 
 def test_after_a_crash_a_retry_resumes_from_the_checkpoint(stack) -> None:
-    # GIVEN a run whose executor dies in the middle of round 2's tool call
+    # GIVEN a run whose executor dies in the middle of round 2's tool call, its round 1 taking longer than
+    # the checkpoint period (so round 1 was saved; a crash loses at most CHECKPOINT_SECONDS of work)
     spec = ScheduleSpec.model_validate({**_spec().model_dump(), "retry_policy": {"max_attempts": 2}})
     run = _queued_run(stack, spec)
     clock, provider = Clock(SLOT), ThreeRounds()
@@ -250,17 +251,19 @@ def test_after_a_crash_a_retry_resumes_from_the_checkpoint(stack) -> None:
             return super().run(call)
 
     message = RunMessage(schedule_id=run.schedule_id, run_id=run.run_id)
+    slow = Crashing(Invocation(), clock, drain_on=None, seconds=execute.CHECKPOINT_SECONDS)
     with pytest.raises(SystemExit):
-        _run(stack, message, clock, provider, Crashing(Invocation(), clock, drain_on=None), Invocation())
+        _run(stack, message, clock, provider, slow, Invocation())
     assert len(provider.requests) == 2
     # WHEN the message comes back after the lease lapsed
     clock.at += timedelta(seconds=stack.settings.lease_seconds + 1)
     tools = Probe(Invocation(), clock, drain_on=None)
     outcome = _run(stack, message, clock, provider, tools, Invocation())
-    # THEN the second attempt ran only the missing tool call and the last model call
+    # THEN the second attempt redid round 2 (younger than the checkpoint period) and the last model call,
+    # and nothing of round 1
     assert outcome.status == "success"
     assert [c.id for c in tools.calls] == ["probe-2"]
-    assert len(provider.requests) == 3
+    assert len(provider.requests) == 4
     stored = stack.store.get_run(run.schedule_id, run.run_id)
     assert stored.attempt == 2
     assert stored.usage == TokenUsage(input_tokens=300, output_tokens=30)

@@ -275,15 +275,17 @@ def test_a_cancel_requested_before_start_cancels_without_a_model_call(stack) -> 
 
 def test_a_cancel_requested_during_the_run_stops_it_before_the_next_model_call(stack) -> None:
     run = _queued_run(stack, _spec())
+    clock = Clock(SLOT)
 
     class CancelsItself:
-        """Asks for a tool and, meanwhile, a user cancels the run."""
+        """Asks for a tool and, meanwhile (its call takes as long as the cancel poll), a user cancels."""
 
         name = "scripted"
         calls = 0
 
         def complete(self, request: ModelRequest) -> ModelResponse:
             CancelsItself.calls += 1
+            clock.at += timedelta(seconds=execute.CANCEL_POLL_SECONDS)
             stack.store.request_cancel(run.schedule_id, run.run_id)
             call = ToolCall(id="c1", name="search")
             return ModelResponse(
@@ -295,7 +297,7 @@ def test_a_cancel_requested_during_the_run_stops_it_before_the_next_model_call(s
     outcome = _handle(
         stack,
         RunMessage(schedule_id=run.schedule_id, run_id=run.run_id),
-        Clock(SLOT),
+        clock,
         provider_for=lambda model: (CancelsItself(), model),
     )
     assert outcome.status == "cancelled"

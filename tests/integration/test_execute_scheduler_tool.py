@@ -107,7 +107,9 @@ def test_run_now_records_a_run_and_queues_it(stack, scheduler) -> None:
         "only the headlines",
     )
     (message,) = stack.drain()
-    assert message["body"] == {"type": "run", "schedule_id": "follow-up", "run_id": run.run_id}
+    body = message["body"]
+    assert (body["type"], body["schedule_id"], body["run_id"]) == ("run", "follow-up", run.run_id)
+    assert body["run"]["run_id"] == run.run_id and body["schedule"]["id"] == "follow-up"
     assert message["group_id"] == "follow-up" and message["dedup_id"] == run.run_id
     runs = scheduler(action="list_runs", schedule_id="follow-up")["runs"]
     assert [(r["run_id"], r["status"], r["trigger"]) for r in runs] == [(run.run_id, "queued", "run_now")]

@@ -75,7 +75,8 @@ def bus_queue(stack):
 
 
 def test_a_finished_run_publishes_one_event_and_a_duplicate_finish_none(stack, bus_queue) -> None:
-    stack.on_run_finished = RunFinishedPublisher(boto3.client("events")).publish
+    publisher = RunFinishedPublisher(boto3.client("events"))
+    stack.on_run_finished = publisher.publish
     create(stack)
     run = running_run(stack, "s1", NOW)
     stack.store.bind_session("s1", run.run_id, "sess-1")
@@ -83,6 +84,8 @@ def test_a_finished_run_publishes_one_event_and_a_duplicate_finish_none(stack, b
     done = NOW + timedelta(seconds=9)
     assert finish_run(stack.services(), "s1", run.run_id, RunStatus.success, now=done, usage=usage, reason="done")
     assert finish_run(stack.services(), "s1", run.run_id, RunStatus.failed, now=done, reason="late duplicate") is None
+    assert bus_queue() == []  # collected until the invocation ends
+    publisher.flush()
 
     events = bus_queue()
     assert len(events) == 1
@@ -103,10 +106,12 @@ def test_a_finished_run_publishes_one_event_and_a_duplicate_finish_none(stack, b
 
 
 def test_the_reapers_timed_out_run_is_announced(stack, bus_queue) -> None:
-    stack.on_run_finished = RunFinishedPublisher(boto3.client("events")).publish
+    publisher = RunFinishedPublisher(boto3.client("events"))
+    stack.on_run_finished = publisher.publish
     create(stack)
     run = running_run(stack, "s1", NOW)
     sweep(stack.services(), NOW + timedelta(seconds=2000))
+    publisher.flush()
     assert stack.store.get_run("s1", run.run_id).status is RunStatus.timed_out
     assert [(e["detail"]["run_id"], e["detail"]["status"]) for e in bus_queue()] == [
         (run.run_id, "timed_out")
@@ -132,6 +137,7 @@ def test_a_failing_publish_is_counted_and_never_fails_the_run(stack) -> None:
     with Stubber(client) as stub:
         stub.add_client_error("put_events", "InternalException", "EventBridge is down")
         finished = finish_run(stack.services(), "s1", run.run_id, RunStatus.success, now=NOW + timedelta(seconds=5))
+        publisher.flush()
         stub.assert_no_pending_responses()
     assert finished is not None and finished.status is RunStatus.success
     assert stack.store.get_run("s1", run.run_id).status is RunStatus.success
@@ -158,8 +164,30 @@ def test_a_partially_failed_put_events_is_a_failure(stack) -> None:
                 ]
             },
         )
-        assert publisher.publish(run) is False
+        publisher.publish(run)
+        publisher.flush()
     assert failures == [run]
+
+
+def test_events_go_ten_per_request_and_a_refused_one_is_reported_alone(stack) -> None:
+    client = boto3.client("events")
+    failures: list[Run] = []
+    publisher = RunFinishedPublisher(client, "ops-bus", on_failure=failures.append)
+    runs = [
+        Run(run_id=f"r{i:02d}", schedule_id="s1", scheduled_for=NOW, claimed_at=NOW, status=RunStatus.success)
+        for i in range(23)
+    ]
+    for run in runs:
+        publisher.publish(run)
+    refused = [{"EventId": "e"}] * 4 + [{"ErrorCode": "Throttling", "ErrorMessage": "slow down"}] + [{"EventId": "e"}] * 5
+    with Stubber(client) as stub:
+        stub.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}] * 10})
+        stub.add_response("put_events", {"FailedEntryCount": 1, "Entries": refused})
+        stub.add_response("put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}] * 3})
+        publisher.flush()
+        stub.assert_no_pending_responses()
+    assert failures == [runs[14]]
+    publisher.flush()  # nothing left: no request
 
 
 def _any():

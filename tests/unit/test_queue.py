@@ -114,7 +114,9 @@ def test_send_runs_in_batches_of_ten_with_the_run_id_as_dedup_id():
     assert [e["MessageDeduplicationId"] for e in entries] == [f"s1-{i:03d}" for i in range(23)]
     assert {e["MessageGroupId"] for e in entries} == {"s1"}
     assert all(len({e["Id"] for e in batch}) == len(batch) for batch in sqs.batches)
-    assert json.loads(entries[5]["MessageBody"]) == {"type": "run", "schedule_id": "s1", "run_id": "s1-005"}
+    body = json.loads(entries[5]["MessageBody"])
+    assert (body["type"], body["schedule_id"], body["run_id"]) == ("run", "s1", "s1-005")
+    assert body["run"]["run_id"] == "s1-005" and body["schedule"]["id"] == "s1"  # what the executor needs
 
 
 def test_refused_entries_are_reported_after_every_batch_was_tried():

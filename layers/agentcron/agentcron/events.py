@@ -3,7 +3,8 @@
 Contract: one event per run that reached a terminal status through ``Store.finish_run`` (success, failed,
 cancelled, timed_out - including the reaper's timed_out and a cancel of a queued run), published AFTER the
 transition is durably recorded and only by the call that made it (a duplicate finishing attempt records
-nothing and publishes nothing). Skipped and missed records written by a claim are not run completions and
+nothing and publishes nothing). The handlers collect their invocation's events and put them ten per
+``PutEvents`` request when the invocation ends (:class:`RunFinishedPublisher`). Skipped and missed records written by a claim are not run completions and
 publish nothing; the ``RunsSkipped`` / ``RunsMissed`` metrics count them. Delivery is at most once: a
 PutEvents failure is logged and counted, never fails or retries the run.
 
@@ -63,11 +64,14 @@ def run_finished_entry(run: Run, bus_name: str = DEFAULT_BUS) -> dict[str, Any]:
     return entry
 
 
-class RunFinishedPublisher:
-    """Puts ``Run Finished`` events on one bus; ``client`` is a boto3 EventBridge (``events``) client.
+PUT_EVENTS_LIMIT = 10  # entries per PutEvents request
 
-    ``on_failure`` is called (with the run) for every event that did not go through, so the handler can
-    count it; the publisher itself never raises.
+
+class RunFinishedPublisher:
+    """Collects Run Finished events and puts them on one bus, ten per request, at :meth:`flush` (the end of
+    a handler's invocation): one request per ten runs instead of one per run. ``client`` is a boto3
+    EventBridge (``events``) client. Thread-safe (the claim's shard threads). Never raises: an entry that
+    did not go through is logged and passed to ``on_failure`` (the handler counts it).
     """
 
     def __init__(
@@ -77,23 +81,38 @@ class RunFinishedPublisher:
         *,
         on_failure: Callable[[Run], None] | None = None,
     ) -> None:
+        import threading
+
         self.client = client
         self.bus_name = bus_name or DEFAULT_BUS
         self.on_failure = on_failure
+        self._pending: list[Run] = []
+        self._lock = threading.Lock()
 
     def publish(self, run: Run) -> bool:
-        """True when EventBridge accepted the event; False (logged, counted) otherwise."""
-        try:
-            response = self.client.put_events(Entries=[run_finished_entry(run, self.bus_name)])
-            failed = int(response.get("FailedEntryCount") or 0)
-            if failed:
-                entry = (response.get("Entries") or [{}])[0]
-                raise RuntimeError(f"{entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")
-        except Exception as exc:  # noqa: BLE001 - a lost notification never fails the run
-            log.warning("Run Finished event not published for %s/%s: %s", run.schedule_id, run.run_id, exc)
-            if self.on_failure is not None:
-                self.on_failure(run)
-            return False
+        with self._lock:
+            self._pending.append(run)
         return True
 
     __call__ = publish
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for start in range(0, len(pending), PUT_EVENTS_LIMIT):
+            batch = pending[start : start + PUT_EVENTS_LIMIT]
+            try:
+                response = self.client.put_events(
+                    Entries=[run_finished_entry(run, self.bus_name) for run in batch]
+                )
+                results = response.get("Entries") or [{}] * len(batch)
+                failed = [(run, r) for run, r in zip(batch, results, strict=False) if r.get("ErrorCode")]
+            except Exception as exc:  # noqa: BLE001 - a lost notification never fails a run
+                failed = [(run, {"ErrorCode": type(exc).__name__, "ErrorMessage": str(exc)}) for run in batch]
+            for run, result in failed:
+                log.warning(
+                    "Run Finished event not published for %s/%s: %s: %s",
+                    run.schedule_id, run.run_id, result.get("ErrorCode"), result.get("ErrorMessage"),
+                )
+                if self.on_failure is not None:
+                    self.on_failure(run)

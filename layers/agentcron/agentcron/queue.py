@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import TypeAdapter, ValidationError
 
 from agentcron.exceptions import MalformedMessage, QueueSendFailed
 from agentcron.models import OverlapPolicy, QueueMessage, Run, RunMessage, Schedule
@@ -54,6 +53,16 @@ def _reason(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
+def run_message(schedule: Schedule | None, run: Run) -> RunMessage:
+    """The message of a recorded run: the run itself and, when known, its schedule's spec."""
+    return RunMessage(
+        schedule_id=run.schedule_id,
+        run_id=run.run_id,
+        run=run,
+        schedule=schedule.spec if schedule is not None else None,
+    )
+
+
 def message_group_id(schedule: Schedule, run_id: str) -> str:
     """The schedule id (its runs start one after another); the run id when overlap is ``allow``."""
     return run_id if schedule.overlap_policy == OverlapPolicy.allow else schedule.id
@@ -67,24 +76,28 @@ class RunQueue:
         self.queue_url = queue_url
 
     def send_runs(self, schedule: Schedule, runs: list[Run]) -> None:
-        """One ``RunMessage`` per run, batches of 10, de-duplication id = run id.
+        """One ``RunMessage`` per run of one schedule (see :meth:`send_many`)."""
+        self.send_many([(schedule, run) for run in runs])
+
+    def send_many(self, runs: list[tuple[Schedule, Run]]) -> None:
+        """One ``RunMessage`` per run (with the run and its schedule's spec), batches of 10 whatever the
+        schedule, de-duplication id = run id.
 
         Every batch is attempted; ``QueueSendFailed`` names the runs SQS refused or that a failed call
         (network, throttling) left unsent; the others were sent.
         """
         failed: dict[str, str] = {}
         for start in range(0, len(runs), SQS_BATCH):
-            batch = runs[start : start + SQS_BATCH]
+            pairs = runs[start : start + SQS_BATCH]
+            batch = [run for _, run in pairs]
             entries = [
                 {
                     "Id": str(i),
-                    "MessageBody": RunMessage(
-                        schedule_id=run.schedule_id, run_id=run.run_id
-                    ).model_dump_json(),
+                    "MessageBody": run_message(schedule, run).model_dump_json(exclude_none=True),
                     "MessageGroupId": message_group_id(schedule, run.run_id),
                     "MessageDeduplicationId": run.run_id,
                 }
-                for i, run in enumerate(batch)
+                for i, (schedule, run) in enumerate(pairs)
             ]
             try:
                 response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
@@ -102,7 +115,7 @@ class RunQueue:
         try:
             self.client.send_message(
                 QueueUrl=self.queue_url,
-                MessageBody=message.model_dump_json(),
+                MessageBody=message.model_dump_json(exclude_none=True),
                 MessageGroupId=group_id,
                 MessageDeduplicationId=dedup_id,
             )

@@ -25,15 +25,21 @@ def build_services(
     on_finished: Callable[[Run], None] | None = None,
 ) -> Services:
     """Services on the resources the environment names; ``record`` takes the handler's metrics and
-    ``on_finished`` (if any) sees each finished run first (e.g. to add it to the log keys)."""
+    ``on_finished`` (if any) sees each finished run first (e.g. to add it to the log keys). The handler
+    calls ``services.end_invocation()`` before it returns: the Run Finished events go out then."""
     import boto3
 
     from agentcron.events import RunFinishedPublisher
 
     settings = Settings.from_env()
     services = Services.from_settings(settings, clock=clock)
-    publisher = RunFinishedPublisher(boto3.client("events"), settings.event_bus_name)
-    count = telemetry.run_finished_hook(record, publisher.publish)
+    events = RunFinishedPublisher(
+        boto3.client("events"),
+        settings.event_bus_name,
+        on_failure=lambda run: record(telemetry.EVENTS_FAILED, telemetry.COUNT, 1),
+    )
+    services.at_invocation_end.append(events.flush)
+    count = telemetry.run_finished_hook(record, events.publish)
 
     def finished(run: Run) -> None:
         if on_finished is not None:

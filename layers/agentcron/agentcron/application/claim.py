@@ -178,6 +178,27 @@ def _sweep_shard(services: Services, shard: int, now: datetime, reap: bool) -> S
 
 
 def _claim_shard(services: Services, shard: int, now: datetime, report: SweepReport) -> None:
+    """Claim the shard's due schedules; their runs are sent together at the end, ten per request."""
+    outbox: list[tuple[Schedule, Run]] = []
+    try:
+        _claim_pages(services, shard, now, report, outbox)
+    finally:
+        _send(services, outbox, report)
+
+
+def _send(services: Services, outbox: list[tuple[Schedule, Run]], report: SweepReport) -> None:
+    if not outbox:
+        return
+    try:
+        services.queue.send_many(outbox)
+    except QueueSendFailed as exc:  # the runs are recorded: the outbox re-sends them
+        log.warning("sending claimed runs failed; the outbox will re-send them: %s", exc)
+        report.errors += 1
+
+
+def _claim_pages(
+    services: Services, shard: int, now: datetime, report: SweepReport, outbox: list[tuple[Schedule, Run]]
+) -> None:
     seen: set[str] = set()
     for _ in range(DUE_PAGES):
         page = services.store.due_page(shard, now, limit=DUE_PAGE)
@@ -187,7 +208,7 @@ def _claim_shard(services: Services, shard: int, now: datetime, report: SweepRep
             seen.add(schedule.id)
             report.schedules_due += 1
             try:
-                claim_schedule(services, schedule, version, now, report=report)
+                claim_schedule(services, schedule, version, now, report=report, outbox=outbox)
             except Exception:  # noqa: BLE001 - one bad schedule never stops the sweep
                 log.exception("claim of schedule %s failed", schedule.id)
                 report.errors += 1
@@ -200,9 +221,16 @@ def _claim_shard(services: Services, shard: int, now: datetime, report: SweepRep
 
 
 def claim_schedule(
-    services: Services, schedule: Schedule, version: int, now: datetime, *, report: SweepReport | None = None
+    services: Services,
+    schedule: Schedule,
+    version: int,
+    now: datetime,
+    *,
+    report: SweepReport | None = None,
+    outbox: list[tuple[Schedule, Run]] | None = None,
 ) -> list[Run]:
-    """Claim one schedule at ``now`` (its backlog too, up to ``CLAIMS_PER_SCHEDULE`` claims); the runs sent.
+    """Claim one schedule at ``now`` (its backlog too, up to ``CLAIMS_PER_SCHEDULE`` claims); the runs
+    queued. They are sent at once, or added to ``outbox`` for the caller to send with other schedules' runs.
 
     ``ClaimConflict`` when the schedule kept changing through ``CLAIM_RETRIES`` re-reads.
     """
@@ -219,13 +247,11 @@ def claim_schedule(
         report.runs_queued += len(queued)
         report.runs_skipped += sum(1 for run in records if run.status == RunStatus.skipped)
         report.runs_missed += plan.missed_count - sum(1 for r in plan.missed if r.run_id not in _ids(records))
-        if queued:
-            try:
-                services.queue.send_runs(schedule, queued)
-                sent += queued
-            except QueueSendFailed as exc:  # the runs are recorded: the outbox re-sends them
-                log.warning("sending the runs of %s failed; the outbox will re-send them: %s", schedule.id, exc)
-                report.errors += 1
+        sent += queued
+        if outbox is not None:
+            outbox += [(schedule, run) for run in queued]
+        else:
+            _send(services, [(schedule, run) for run in queued], report)
         if plan.cancel_active:
             cancel_active(services, schedule, exclude=frozenset(_ids(queued)))
         if not plan.still_due:
@@ -295,7 +321,7 @@ def _redeliver(services: Services, run: Run, now: datetime, report: SweepReport)
     schedule = store.get_schedule(run.schedule_id)
     group = message_group_id(schedule, run.run_id) if schedule else run.schedule_id
     # A fresh de-duplication id per re-send: the earlier message may still be remembered by SQS.
-    if send_run(services, run, group_id=group, dedup_id=f"{run.run_id}.r{send}"):
+    if send_run(services, run, group_id=group, dedup_id=f"{run.run_id}.r{send}", schedule=schedule):
         report.resent += 1
     else:
         report.errors += 1
@@ -317,7 +343,8 @@ def _expire(services: Services, run: Run, now: datetime, report: SweepReport) ->
         if again is None:
             return  # renewed, finished or taken over meanwhile
         group = message_group_id(schedule, run.run_id) if schedule else run.schedule_id
-        if send_run(services, run, group_id=group, dedup_id=f"{run.run_id}.a{run.attempt + 1}"):
+        dedup = f"{run.run_id}.a{run.attempt + 1}"
+        if send_run(services, again, group_id=group, dedup_id=dedup, schedule=schedule):
             report.retried += 1
         else:
             report.errors += 1

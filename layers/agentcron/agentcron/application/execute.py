@@ -5,6 +5,12 @@ delivery, which is acknowledged and changes nothing) -> resolve the run config -
 session, or build it (with the previous successful answer when ``include_last_result``), save it to S3 and
 bind it -> run the agent unless ``auto_execute`` is off -> ``finish_run`` with the outcome.
 
+One transcript write per run: the session is built in memory and saved once, with its outcome, before the
+run is finished; in between it is saved at most every ``CHECKPOINT_SECONDS`` (a crash loses at most that
+much agent work) and at a hand-off. A run message that carries the run as queued and its schedule's spec
+(the claim's messages do) starts with one conditional write and no read: the happy path is that write, the
+transcript write and the finishing write.
+
 Long runs: when the invocation's time runs short (``remaining_ms`` below ``Settings.continue_margin_seconds``
 before a model or tool call) the session is checkpointed, the run stays ``running`` with its lease renewed,
 and a :class:`ContinueMessage` for segment N+1 goes to the run queue (same message group as the run's other
@@ -55,6 +61,7 @@ from agentcron.models import (
     RunMessage,
     RunNowMessage,
     RunStatus,
+    Schedule,
     to_utc,
 )
 from agentcron.queue import message_group_id
@@ -64,7 +71,7 @@ if TYPE_CHECKING:
     from agentcron.agent.base import Provider, ToolRunner
     from agentcron.application.services import Services
     from agentcron.application.sessions import ResolvedRunConfig
-    from agentcron.models import QueueMessage, Schedule, Session
+    from agentcron.models import QueueMessage, Session
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +81,8 @@ OUTCOME_KEY = "outcome"  # session metadata: the terminal status decided for the
 OUTCOME_REASON_KEY = "outcome_reason"
 STARTED_KEY = "run_started_at"  # session metadata: when the agent first started (max_duration_seconds)
 HANDOFF_LEASE_FACTOR = 2  # a handed-off run's lease covers the continue message's wait in a busy queue
+CHECKPOINT_SECONDS = 60  # the transcript is saved at most this often while the agent works
+CANCEL_POLL_SECONDS = 10  # a cancel request is read at most this often (it is checked before each call)
 
 _STATUS = {
     "success": RunStatus.success,
@@ -96,6 +105,7 @@ class SessionRun:
     provider_for: Callable[[str], tuple[Provider, str]]
     remaining_ms: Callable[[], int] | None
     tools: Callable[[list[str] | None, ToolContext], ToolRunner]
+    saved_at: datetime | None = None  # the last transcript write of this invocation (or its start)
 
     @property
     def store(self) -> Any:
@@ -119,11 +129,17 @@ class SessionRun:
     def execute(
         self, run: Run, schedule: Schedule | None, segment: int, *, resuming: bool
     ) -> tuple[str, str | None]:
-        """``(status, reason)``: a terminal RunStatus value, ``continued`` or ``ignored``; raises RunLost."""
+        """``(status, reason)``: a terminal RunStatus value, ``continued`` or ``ignored``; raises RunLost.
+
+        ``schedule`` is the spec the run was claimed under (from its message) or None (read here).
+        """
+        self.saved_at = self.now()
         schedule = schedule or self.store.get_schedule(run.schedule_id)
         if schedule is None:
             return self.finish(run, RunStatus.skipped, "schedule no longer exists")
-        session = self.sessions.load(run.session_id or session_id_for(run.schedule_id, run.run_id))
+        first_attempt = run.attempt == 1 and segment == 0 and not resuming
+        # Only an executor that owned the run can have saved its session: none before the first attempt.
+        session = None if first_attempt else self.sessions.load(run.session_id or session_id_for(run.schedule_id, run.run_id))
         recorded = session.metadata.get(OUTCOME_KEY) if session is not None else None
         if session is not None and recorded:
             # Decided by an earlier attempt whose run write failed: record it, call nothing.
@@ -145,14 +161,13 @@ class SessionRun:
             if not resolved.model:
                 return self.finish(run, RunStatus.skipped, "resolved model is empty")
             session = self.new_session(schedule, run, resolved)
-        if run.session_id != session.id:
-            self.store.bind_session(run.schedule_id, run.run_id, session.id)
         if not schedule.run_config.auto_execute or not any(m.role == "user" for m in session.messages):
             # The session is the product: a user opens it and continues by hand.
-            return self.finish(run, RunStatus.success, None)
+            self.sessions.save(session)
+            return self.finish(run, RunStatus.success, None, session=session)
         result = self.run_agent(schedule, run, segment, resolved, session, resuming=resuming)
         if result.status == "continue":
-            return self.hand_off(run, schedule, segment, result.reason)
+            return self.hand_off(run, schedule, segment, session, result.reason)
         status = _STATUS[result.status]
         if status is not RunStatus.success:
             session.messages.append(
@@ -165,23 +180,44 @@ class SessionRun:
         session.metadata[OUTCOME_KEY] = status.value
         session.metadata[OUTCOME_REASON_KEY] = result.reason or ""
         # Saved before finish_run: an S3 failure here propagates and the message is retried (run still open).
-        self.checkpoint(run, segment, session)
+        # No lease renewal: a lease outlasts the invocation, so nobody took the run over while it ran.
+        self.sessions.save(session)
         return self.finish(run, status, result.reason, session=session, answer=result.final_answer)
 
     # ------------------------------------------------------------------ steps
 
     def new_session(self, schedule: Schedule, run: Run, resolved: ResolvedRunConfig) -> Session:
+        """The run's session, in memory: it is saved with the outcome (or at a checkpoint)."""
         previous = self.store.last_success(schedule.id) if schedule.run_config.include_last_result else None
-        session = build_session(schedule, run, resolved, self.now(), previous=previous)
-        self.sessions.save(session)
-        return session
+        return build_session(schedule, run, resolved, self.now(), previous=previous)
 
-    def checkpoint(self, run: Run, segment: int, session: Session) -> None:
-        """Save the session while this executor owns the run (renewing its lease); RunLost otherwise."""
+    def checkpoint(self, run: Run, segment: int, session: Session, *, force: bool = False) -> None:
+        """Save the session while this executor owns the run (renewing its lease); RunLost otherwise.
+
+        Unless ``force``d, only when ``CHECKPOINT_SECONDS`` passed since the last save: the agent loop asks
+        after every round, and most runs are done well within one such period.
+        """
+        now = self.now()
+        if not force and self.saved_at is not None and (now - self.saved_at).total_seconds() < CHECKPOINT_SECONDS:
+            return
         lease = self.settings.lease_seconds
-        if not segments.renew_lease(self.store, run, segment, self.now(), lease_seconds=lease):
+        if not segments.renew_lease(self.store, run, segment, now, lease_seconds=lease):
             raise RunLost("the run was finished or taken over elsewhere; this executor stopped")
         self.sessions.save(session)
+        self.saved_at = now
+
+    def cancel_check(self, run: Run) -> Callable[[], bool]:
+        """``cancel_requested()`` for the loop: the started run's flag first, re-read at most every
+        ``CANCEL_POLL_SECONDS`` after that (the loop asks before every call)."""
+        state = {"at": self.now(), "value": run.cancel_requested}
+
+        def requested() -> bool:
+            now = self.now()
+            if not state["value"] and (now - state["at"]).total_seconds() >= CANCEL_POLL_SECONDS:
+                state["at"], state["value"] = now, self.store.is_cancel_requested(run.schedule_id, run.run_id)
+            return bool(state["value"])
+
+        return requested
 
     def run_agent(
         self,
@@ -204,7 +240,7 @@ class SessionRun:
                 model_id,
                 reasoning_effort=resolved.reasoning_effort,
                 limits=schedule.run_config.limits,
-                cancel_requested=lambda: self.store.is_cancel_requested(run.schedule_id, run.run_id),
+                cancel_requested=self.cancel_check(run),
                 checkpoint=lambda s: self.checkpoint(run, segment, s),
                 tools=self.tools(schedule.run_config.tools, context),
                 now=self.now,
@@ -220,8 +256,13 @@ class SessionRun:
             logger.exception("agent run %s/%s failed", run.schedule_id, run.run_id)
             return AgentResult(status="failed", reason=str(exc) or type(exc).__name__)
 
-    def hand_off(self, run: Run, schedule: Schedule, segment: int, reason: str | None) -> tuple[str, str]:
-        """Keep the run ``running`` for segment + 1 and queue its continue message (the session is saved)."""
+    def hand_off(
+        self, run: Run, schedule: Schedule, segment: int, session: Session, reason: str | None
+    ) -> tuple[str, str]:
+        """Save the session, keep the run ``running`` for segment + 1 and queue its continue message."""
+        self.checkpoint(run, segment, session, force=True)
+        if run.session_id != session.id:
+            self.store.bind_session(run.schedule_id, run.run_id, session.id)
         lease = self.settings.lease_seconds * HANDOFF_LEASE_FACTOR
         if not segments.renew_lease(self.store, run, segment, self.now(), lease_seconds=lease):
             raise RunLost("the run was finished or taken over elsewhere before its hand-off")
@@ -251,6 +292,8 @@ class SessionRun:
             reason=reason,
             usage=session.usage if session is not None else None,
             final_answer=answer,
+            session_id=session.id if session is not None else None,
+            expected=run,
         )
         if finished is None:
             return IGNORED, f"run was already terminal; {status.value} not recorded"
@@ -322,6 +365,14 @@ def handle(
         run_id = run.run_id
     elif isinstance(message, RunMessage):
         run_id = message.run_id
+        if message.run is not None and message.schedule is not None:
+            schedule = Schedule.model_validate(message.schedule.model_dump())
+            started = services.store.start_queued(
+                message.run, execution.now(), lease_seconds=services.settings.lease_seconds
+            )
+            if started is not None:
+                return _outcome(execution, started, schedule, 0, resuming=False)
+            # Not as queued any more (started, retried, cancelled, finished): read it as it is.
     else:  # pragma: no cover - parse_message only yields the types above
         raise TypeError(f"unsupported queue message: {type(message).__name__}")
     return _start(execution, message.schedule_id, run_id, schedule)

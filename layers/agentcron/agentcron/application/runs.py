@@ -27,7 +27,6 @@ from agentcron.exceptions import (
 from agentcron.models import (
     OverlapPolicy,
     Run,
-    RunMessage,
     RunStatus,
     RunTrigger,
     Schedule,
@@ -36,6 +35,7 @@ from agentcron.models import (
     slot_run_id,
     to_utc,
 )
+from agentcron.queue import run_message
 
 if TYPE_CHECKING:
     from agentcron.application.services import Services
@@ -60,11 +60,18 @@ def require_schedule(services: Services, schedule_id: str) -> Schedule:
     return schedule
 
 
-def send_run(services: Services, run: Run, *, group_id: str, dedup_id: str | None = None) -> bool:
+def send_run(
+    services: Services,
+    run: Run,
+    *,
+    group_id: str,
+    dedup_id: str | None = None,
+    schedule: Schedule | None = None,
+) -> bool:
     """Queue a recorded run; False (logged) when the send failed: the outbox re-sends it later."""
     try:
         services.queue.send(
-            RunMessage(schedule_id=run.schedule_id, run_id=run.run_id),
+            run_message(schedule, run),
             group_id=group_id,
             dedup_id=dedup_id or run.run_id,
         )
@@ -127,7 +134,8 @@ def run_now(
         run = services.store.get_run(schedule_id, run.run_id) or run
     if send and run.status == RunStatus.queued:
         policy = overlap_policy or schedule.overlap_policy
-        send_run(services, run, group_id=run.run_id if policy == OverlapPolicy.allow else schedule_id)
+        group = run.run_id if policy == OverlapPolicy.allow else schedule_id
+        send_run(services, run, group_id=group, schedule=schedule)
     return run
 
 
@@ -183,8 +191,13 @@ def finish_run(
     usage: TokenUsage | None = None,
     final_answer: str | None = None,
     if_lease_expired: bool = False,
+    session_id: str | None = None,
+    expected: Run | None = None,
 ) -> Run | None:
     """End an open run with ``status`` (conditional: None, and nothing changes, when it ended already).
+
+    ``expected``: the run as the caller knows it owns it (the executor: running, its attempt), so the store
+    need not read it first; ``session_id`` binds the run's transcript in the same write.
 
     What follows a recorded end, for every caller alike (executor, claim's outbox and reaper, cancel): the
     auto-pause check after a failure, then ``services.on_run_finished`` (metrics, the Run Finished event),
@@ -200,6 +213,8 @@ def finish_run(
         usage=usage,
         final_answer=final_answer,
         if_lease_expired=if_lease_expired,
+        session_id=session_id,
+        expected=expected,
     )
     if finished is None:
         return None

@@ -32,6 +32,12 @@ class Services:
     on_run_finished: Callable[[Run], None] | None = None  # after a run ends: metrics, the Run Finished event
     notifier: Notifier | None = None  # delivers ``notify`` targets; None: the deployment configured none
     wake_claim: Callable[[datetime], None] | None = None  # starts a claim invocation for a fire due soon
+    at_invocation_end: list[Callable[[], None]] = field(default_factory=list)  # e.g. put the batched events
+
+    def end_invocation(self) -> None:
+        """What must happen before a handler returns (Lambda may freeze the container right after)."""
+        for step in self.at_invocation_end:
+            step()
 
     @classmethod
     def from_settings(

@@ -6,14 +6,24 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
+from agentcron.domain.runs import Run
+from agentcron.domain.schedule import ScheduleSpec
 from agentcron.domain.values import DomainModel
 
+
 class RunMessage(DomainModel):
-    """Execute a run the claim recorded as ``queued``."""
+    """Execute a run the claim recorded as ``queued``.
+
+    ``run`` (the record as queued) and ``schedule`` (the spec it was claimed under) let the executor start
+    the run with one conditional write and no read; a run that moved on since (a retry, a cancel) is read
+    instead. A message without them (written by hand, or by an older version) is read in full.
+    """
 
     type: Literal["run"] = "run"
     schedule_id: str
     run_id: str
+    run: Run | None = None
+    schedule: ScheduleSpec | None = None
 
 
 class RunNowMessage(DomainModel):

@@ -235,6 +235,12 @@ class Update:
         self._set.append(f"{self.n(attribute)} = {self.v(value)}")
         return self
 
+    def set_if_absent(self, attribute: str, value: Any) -> Update:
+        """SET only where the item has no value yet (``if_not_exists``)."""
+        name = self.n(attribute)
+        self._set.append(f"{name} = if_not_exists({name}, {self.v(value)})")
+        return self
+
     def remove(self, attribute: str) -> Update:
         self._remove.append(self.n(attribute))
         return self

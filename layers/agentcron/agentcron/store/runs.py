@@ -189,6 +189,33 @@ class RunsMixin(StoreBase):
                 return started
         return None
 
+    def start_queued(self, run: Run, now: datetime, *, lease_seconds: int) -> Run | None:
+        """Start ``run`` as its message knows it (queued, at its attempt, not cancelled): one conditional
+        transaction, no read. None when the stored run is not in that state any more; :meth:`start_run`
+        then reads it and decides. Same writes as :meth:`start_run`'s queued -> running.
+        """
+        lag = max(0, epoch_ms(now) - epoch_ms(run.scheduled_for))
+        update = Update()
+        update.set("status", RunStatus.running.value).set("attempt", run.attempt + 1).set("started_at", iso(now))
+        update.set_if_absent("dispatch_lag_ms", lag)
+        for name, value in self._open_attributes(run.run_id, now + timedelta(seconds=lease_seconds)).items():
+            update.set(name, value)
+        update.when(f"{update.n('status')} = {update.v(RunStatus.queued.value)}")
+        update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
+        cancel = update.n("cancel_requested")
+        update.when(f"attribute_not_exists({cancel}) OR {cancel} = {update.v(False)}")
+        counters = Update().set("last_started_at", iso(now)).add("queued_run_count", -1).add("running_run_count", 1)
+        if not self._transition(run.schedule_id, run.run_id, update, counters):
+            return None
+        return run.model_copy(
+            update={
+                "status": RunStatus.running,
+                "attempt": run.attempt + 1,
+                "started_at": now,
+                "dispatch_lag_ms": run.dispatch_lag_ms if run.dispatch_lag_ms is not None else lag,
+            }
+        )
+
     def bind_session(self, schedule_id: str, run_id: str, session_id: str) -> None:
         """Record the agent session of a run; ``RunNotFound`` when the run does not exist."""
         update = Update().set("session_id", session_id).when("attribute_exists(run_id)")
@@ -213,8 +240,13 @@ class RunsMixin(StoreBase):
         usage: TokenUsage | None = None,
         final_answer: str | None = None,
         if_lease_expired: bool = False,
+        session_id: str | None = None,
+        expected: Run | None = None,
     ) -> Run | None:
         """An open run becomes terminal ``status``; None (and nothing changes) when it is already terminal.
+
+        ``expected``: the run as the caller knows it (its status and attempt); the first try writes without
+        reading it, and only a failed condition leads to a read. ``session_id`` is recorded with the outcome.
 
         ``if_lease_expired`` (the reaper): only while the run's deadline ``open_until`` is still ``<= now``,
         so a lease renewed in the meantime keeps a live run alive (None is returned).
@@ -227,17 +259,22 @@ class RunsMixin(StoreBase):
         """
         if not status.is_terminal:
             raise ValueError(f"finish_run needs a terminal status, got {status.value}")
-        for _ in range(TRANSITION_ATTEMPTS):
-            item = self._get_run_item(schedule_id, run_id)
-            if item is None:
-                return None
-            run = run_from_item(item)
+        for attempt in range(TRANSITION_ATTEMPTS):
+            if attempt == 0 and expected is not None and not if_lease_expired:
+                run = expected
+            else:
+                item = self._get_run_item(schedule_id, run_id)
+                if item is None:
+                    return None
+                run = run_from_item(item)
+                deadline = deserialize(item).get("open_until")
+                if if_lease_expired and (deadline is None or int(deadline) > epoch_ms(now)):
+                    return None
             if not run.status.can_become(status):
                 return None  # terminal means terminal
-            deadline = deserialize(item).get("open_until")
-            if if_lease_expired and (deadline is None or int(deadline) > epoch_ms(now)):
-                return None
             changes: dict[str, Any] = {"status": status, "completed_at": now}
+            if session_id is not None:
+                changes["session_id"] = session_id
             if run.started_at is not None:
                 changes["execution_duration_ms"] = max(0, epoch_ms(now) - epoch_ms(run.started_at))
             if reason is not None:
@@ -254,6 +291,8 @@ class RunsMixin(StoreBase):
             update.set("input_tokens", finished.usage.input_tokens)
             update.set("output_tokens", finished.usage.output_tokens)
             update.set("purge_at", self._purge_at(now)).remove("open_shard").remove("open_until")
+            if session_id is not None:
+                update.set("session_id", session_id)
             update.when(f"{update.n('status')} = {update.v(run.status.value)}")
             update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
             if if_lease_expired:
