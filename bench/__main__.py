@@ -143,6 +143,15 @@ def summarize(results: dict[str, dict[str, Any]], *, quick: bool, runtime: float
         out[name]["runtime_seconds"] = result["runtime_seconds"]
         if name == "throughput":
             out["burst"] = _burst(result["figures"], result.get("config") or {})
+        if name == "cost":
+            per = result["figures"]["per_run"]
+            out["run_path"] = {
+                "requests_per_run": per.get("aws_requests"),
+                "requests_by_operation": per.get("aws_requests_by_operation"),
+                "write_units_per_run": per["dynamodb_write_request_units"],
+                "index_write_units_per_run": per.get("dynamodb_index_write_units"),
+                "s3_put_requests_per_run": per["s3_put_requests"],
+            }
     return out
 
 
@@ -177,6 +186,7 @@ def _claim(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
 def _coldstart(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "boto3_import_ms": f["boto3_import_ms"]["median"],
+        "floor_ms": (f.get("floor_ms") or {}).get("median"),
         "repetitions": config.get("repetitions"),
     }
     for name, entry in f.items():
@@ -187,6 +197,8 @@ def _coldstart(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
             continue
         invocation = entry.get("invocation") or {}
         out[name] = {
+            "ratio_to_floor": entry.get("ratio_to_floor"),
+            "cold_path_ms": entry.get("cold_path_ms_median"),
             "import_ms": entry["import_ms_median"],
             "import_ratio_to_boto3": entry["import_ratio_to_boto3"],
             "rss_after_import_mb": entry["rss_after_import_mb"],
@@ -293,7 +305,11 @@ def _cost(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
                 "log_bytes",
             )
         },
-        "usd_per_million_runs": f["usd_per_million_runs"],
+        # Claim + execute, echo model, ten runs per executor invocation; the other cases below.
+        "usd_per_million_runs": f["usd_per_million_runs"]["batched_10_per_invocation"],
+        "usd_per_million_runs_by_case": f["usd_per_million_runs"],
+        # The claim function when nothing is due: an invocation a minute that sweeps once and returns.
+        "idle_usd_per_month": f["usd_fixed_per_month"],
         "usd_fixed_per_month": f["usd_fixed_per_month"],
         "usd_at_one_million_runs_per_month": f["usd_at_one_million_runs_per_month"],
         "prices_checked": f["prices"]["checked"],

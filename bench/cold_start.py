@@ -45,6 +45,43 @@ seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
+# The cold path of a handler: its import and the creation of its clients (what a first invocation does
+# before its work), against the floor: importing boto3 and creating the same clients. Both in one fresh
+# interpreter each, interleaved in the same run.
+CLIENTS = ("dynamodb", "sqs", "s3", "events")  # what agentcron.wiring.build_services creates
+_TIME_COLD_PATH = """
+import sys, time, json
+target, clients = sys.argv[1], sys.argv[2].split(",")
+started = time.perf_counter()
+if target == "floor":
+    import boto3
+    for service in clients:
+        boto3.client(service)
+else:
+    sys.path.insert(0, target)
+    import app
+    (app.dependencies if hasattr(app, "dependencies") else app.api_handler)()
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
+_HANDLER_ENV = {  # what the template sets and the handlers' settings read (no call reaches AWS)
+    "SCHEDULES_TABLE": "schedules",
+    "RUNS_TABLE": "runs",
+    "RUN_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/runs.fifo",
+    "SESSIONS_BUCKET": "sessions",
+    "IDEMPOTENCY_TABLE": "idempotency",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+def time_cold_path(name: str, env: dict[str, str]) -> float:
+    """Seconds of a handler's cold path (``name`` a handler) or of its floor (``name`` = "floor")."""
+    target = "floor" if name == "floor" else str(ROOT / "functions" / name)
+    done = _python(["-c", _TIME_COLD_PATH, target, ",".join(CLIENTS)], env={**env, **_HANDLER_ENV})
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "cold path failed")
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+
+
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
 
 
@@ -133,8 +170,20 @@ def run(*, quick: bool = False, repetitions: int | None = None) -> dict[str, Any
             result = time_import(name, env)
             samples[name].append(result["seconds"] * 1000)
             rss[name].append(int(result["maxrss_kb"]))
+    cold: dict[str, list[float]] = defaultdict(list)
+    cold_names = ["floor"] + [name for name in names[1:] if name not in errors]
+    for name in cold_names:  # warm-up, as above
+        time_cold_path(name, env)
+    for rep in range(reps):
+        progress(f"coldstart: cold path repetition {rep + 1}/{reps}")
+        for name in cold_names:
+            cold[name].append(time_cold_path(name, env) * 1000)
+    floor = statistics.median(cold["floor"])
     baseline = statistics.median(samples["boto3"]) if samples["boto3"] else None
-    figures: dict[str, Any] = {"boto3_import_ms": {"median": _r(baseline), "samples": _rs(samples["boto3"])}}
+    figures: dict[str, Any] = {
+        "boto3_import_ms": {"median": _r(baseline), "samples": _rs(samples["boto3"])},
+        "floor_ms": {"median": _r(floor), "samples": _rs(cold["floor"]), "clients": list(CLIENTS)},
+    }
     for name in names[1:]:
         entry: dict[str, Any] = {}
         if name in errors:
@@ -146,6 +195,9 @@ def run(*, quick: bool = False, repetitions: int | None = None) -> dict[str, Any
                     "import_ms_median": _r(median),
                     "import_ms_samples": _rs(samples[name]),
                     "import_ratio_to_boto3": ratio(median, baseline, 2),
+                    "cold_path_ms_median": _r(statistics.median(cold[name])),
+                    "cold_path_ms_samples": _rs(cold[name]),
+                    "ratio_to_floor": ratio(statistics.median(cold[name]), floor, 2),
                     "rss_after_import_mb": round(statistics.median(rss[name]) / 1024, 1),
                     "imports": import_profile(name, env),
                 }
@@ -168,6 +220,9 @@ def run(*, quick: bool = False, repetitions: int | None = None) -> dict[str, Any
         },
         "figures": figures,
         "notes": [
+            "ratio_to_floor: the handler's cold path (import it, then build its clients and settings as its "
+            "first invocation does) over the floor (import boto3, create the same four clients), medians of "
+            "fresh interpreters, interleaved in the same run; tracing off, the template's default.",
             "Import time: perf_counter around `import app` in a fresh interpreter per repetition, median; "
             "the ratio divides by the median of a bare `import boto3` timed the same way, interleaved, in "
             "the same run.",

@@ -173,7 +173,7 @@ def moto_peek(account: str = ACCOUNT, region: str = REGION) -> tuple[Any, Any]:
     """``(peek, index_keys)`` over moto's in-process DynamoDB backend, for :class:`bench.meter.ApiMeter`.
 
     ``peek(table, item_or_key)`` returns the stored item (DynamoDB JSON) or None; ``index_keys(table)`` maps
-    each global secondary index of the table to its key attributes. Reads moto's state directly: no API
+    each global secondary index of the table to its key attributes and projected attributes. Reads moto's state directly: no API
     call, nothing counted.
     """
     from moto.dynamodb.models import dynamodb_backends
@@ -193,12 +193,22 @@ def moto_peek(account: str = ACCOUNT, region: str = REGION) -> tuple[Any, Any]:
         item = table.get_item(hash_key, range_key)
         return item.to_json()["Attributes"] if item is not None else None
 
-    def index_keys(table_name: str) -> dict[str, tuple[str, ...]]:
+    def index_keys(table_name: str) -> dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]]:
         try:
             table = backend().get_table(table_name)
         except Exception:  # noqa: BLE001
             return {}
-        return {index.name: tuple(index.schema_key_attrs) for index in table.global_indexes}
+        table_keys = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+        shapes = {}
+        for index in table.global_indexes:
+            projection = index.projection or {}
+            kind = projection.get("ProjectionType", "ALL")
+            projected = None
+            if kind != "ALL":
+                included = projection.get("NonKeyAttributes", []) if kind == "INCLUDE" else []
+                projected = tuple(dict.fromkeys([*table_keys, *index.schema_key_attrs, *included]))
+            shapes[index.name] = (tuple(index.schema_key_attrs), projected)
+        return shapes
 
     return peek, index_keys
 

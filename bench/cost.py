@@ -338,6 +338,10 @@ def _model(
         "per_run": {
             "dynamodb_write_request_units": round(q["dynamodb_wru"], 3),
             "dynamodb_read_request_units": round(q["dynamodb_rru"], 3),
+            # Every AWS request a run causes (claim + execute: DynamoDB, SQS send/receive/delete, S3,
+            # EventBridge), the executor's SQS event source counted as requests made for it.
+            "aws_requests": round(sum(per_run.calls.values()) / runs, 2),
+            "aws_requests_by_operation": {k: round(v / runs, 2) for k, v in sorted(per_run.calls.items()) if v},
             "dynamodb_calls": round(per_run.totals()["dynamodb_calls"] / runs, 2),
             "dynamodb_calls_by_operation": {
                 k: round(v / runs, 2)

@@ -23,7 +23,8 @@ from bench import units
 
 Item = dict[str, Any]
 Peek = Callable[[str, Item], Item | None]  # (table name, key) -> the stored item in DynamoDB JSON, or None
-IndexKeys = Callable[[str], dict[str, tuple[str, ...]]]  # table name -> {index name: key attributes}
+# table name -> {index name: (key attributes, projected attributes or None for an ALL projection)}
+IndexKeys = Callable[[str], dict[str, tuple[tuple[str, ...], tuple[str, ...] | None]]]
 
 
 @dataclass
@@ -254,8 +255,8 @@ class ApiMeter:
             )
             size = max(units.item_size(old), units.item_size(new))
             s.write_units[operation] += units.write_units(size, transactional=transactional)
-            for index, attributes in self._index_keys(table).items():
-                for entry in units.index_writes(old, new, attributes):
+            for index, (attributes, projected) in self._index_keys(table).items():
+                for entry in units.index_writes(old, new, attributes, projected):
                     s.index_write_units[index] += units.write_units(entry)
 
     def _full(self, table: str, item: Item, params: dict[str, Any]) -> Item:

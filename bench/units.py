@@ -86,14 +86,21 @@ def write_units(size_bytes: int, *, transactional: bool = False) -> float:
 
 
 def index_writes(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, key_attributes: tuple[str, ...]
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    key_attributes: tuple[str, ...],
+    projected: tuple[str, ...] | None = None,
 ) -> list[int]:
-    """Sizes (bytes) of the entries a write makes an ``ALL``-projection index write: [] when it writes none.
+    """Sizes (bytes) of the entries a write makes an index write: [] when it writes none.
 
-    An item is in the index when it has every key attribute of the index (a sparse index). A new entry is one
-    put, a removed entry one delete, a changed key a delete plus a put, and any other change of an indexed
-    item one put (the projection holds every attribute).
+    ``projected``: the attributes the index holds (table keys, index keys and any ``INCLUDE``d ones; None
+    for an ``ALL`` projection). An item is in the index when it has every key attribute of the index (a
+    sparse index). A new entry is one put, a removed entry one delete, a changed key a delete plus a put, and
+    a change of a projected attribute of an indexed item one put; an entry is as large as what it projects.
     """
+    if projected is not None:
+        before = {k: v for k, v in before.items() if k in projected} if before else before
+        after = {k: v for k, v in after.items() if k in projected} if after else after
 
     def indexed(item: Mapping[str, Any] | None) -> bool:
         return bool(item) and all(name in item for name in key_attributes)  # type: ignore[operator]

@@ -24,6 +24,7 @@ from moto.server import ThreadedMotoServer
 
 from agentcron.application import Services
 from agentcron.application.schedules import create_schedule, edit_schedule
+from agentcron.domain.access import SYSTEM
 from agentcron.config import Settings
 from agentcron.local.atomic import serialize_moto_dynamodb
 from agentcron.local.resources import LocalResources, create_resources, load_template
@@ -98,11 +99,13 @@ class Stack:
     def update_schedule(self, schedule_id: str, spec: Any, now: Any, expected_version: int | None = None) -> Any:
         """Replace the schedule's spec through the application layer at ``now``; the stored schedule."""
         changes = spec.model_dump(mode="json", exclude={"id", "created_at", "updated_at"})
-        return edit_schedule(self.services(now), schedule_id, changes, expected_version=expected_version)[0]
+        return edit_schedule(
+            self.services(now), SYSTEM, schedule_id, changes, expected_version=expected_version
+        )[0]
 
     def create_schedule(self, spec: Any, now: Any) -> Any:
         """Create through the application layer at ``now`` (as the API does); the stored schedule."""
-        return create_schedule(self.services(now), spec).schedule
+        return create_schedule(self.services(now), SYSTEM, spec).schedule
 
     def environment(self, **overrides: Any) -> dict[str, str]:
         """Lambda environment variables for these resources (what ``Settings.from_env`` reads)."""

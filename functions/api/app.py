@@ -1,7 +1,9 @@
 """API Lambda: API Gateway HTTP API (payload 2.0) -> ``agentcron.api`` routes -> JSON response.
 
 The handler is built on the first request and reused while the container is warm (clients, settings and
-the resolver with its generated OpenAPI document). Requests arrive already authorised by API Gateway.
+the resolver with its generated OpenAPI document). Requests arrive already authenticated by API Gateway; who
+the caller is (its projects, read or write) is read from the authorizer context (``agentcron.api.auth``) and
+checked by the use cases.
 """
 
 from __future__ import annotations

@@ -270,7 +270,7 @@ def test_create_through_the_form_field_error_first_then_the_preview(
     schedule_id = page.url.rsplit("/", 1)[1]
     _, _, body = local_stack.api("GET", f"/schedules/{schedule_id}")
     assert body["trigger"] == {"type": "cron", "expr": "*/15 * * * *"}
-    assert body["timezone"] == "Asia/Kolkata" and body["run_config"]["project_id"] == "ops"
+    assert body["timezone"] == "Asia/Kolkata" and body["project_id"] == "ops"
 
 
 def test_save_reports_the_api_errors_next_to_their_fields(

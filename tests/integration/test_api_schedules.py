@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from agentcron.application import schedules
+from agentcron.domain.access import SYSTEM
 from agentcron.models import Run, slot_run_id
 
 from test_api_support import NOW, Api, build_api, daily_spec
@@ -323,7 +324,7 @@ def test_patch_without_if_match_survives_a_claim_moving_the_version(api: Api) ->
         found = real_read(schedule_id)
         reads.append(found[1])
         if len(reads) == 1:
-            schedules.edit_schedule(other, schedule_id, {})  # moves the version, changes nothing
+            schedules.edit_schedule(other, SYSTEM, schedule_id, {})  # moves the version, changes nothing
         return found
 
     store.get_schedule_versioned = read_then_interfere

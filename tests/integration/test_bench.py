@@ -154,3 +154,12 @@ def test_make_bench_quick_writes_results_and_prints_the_summary(tmp_path: Path) 
     )
     assert cost["per_run"]["dynamodb_write_request_units"] > 0 and cost["per_run"]["s3_put_requests"] >= 1
     assert "| **total** |" in (tmp_path / "cost.md").read_text()
+    # The keys the performance issue asked for, taken from the same run.
+    assert summary["run_path"]["requests_per_run"] == cost["per_run"]["aws_requests"]
+    assert summary["run_path"]["requests_per_run"] == pytest.approx(
+        sum(cost["per_run"]["aws_requests_by_operation"].values()), abs=0.1
+    )
+    assert summary["run_path"]["write_units_per_run"] == cost["per_run"]["dynamodb_write_request_units"]
+    assert summary["cost"]["usd_per_million_runs"] == cost["usd_per_million_runs"]["batched_10_per_invocation"]
+    assert summary["cost"]["idle_usd_per_month"] == cost["usd_fixed_per_month"]
+    assert summary["burst"]["runs"] and summary["burst"]["fire_lag_ms"]["p99"] >= 0

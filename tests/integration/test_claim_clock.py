@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from agentcron.application import schedules
 from agentcron.application.claim import HANDOVER_SECONDS, TICK_SECONDS, run_clock, sweep
+from agentcron.domain.access import SYSTEM
 from agentcron.models import RunStatus, ScheduleSpec
 from test_api_support import build_api, daily_spec
 
@@ -161,7 +162,8 @@ def test_a_create_due_before_the_next_invocation_wakes_the_claim_once(stack):
             "name": schedule_id,
             "trigger": {"type": "once", "at": (NOW + timedelta(seconds=seconds)).isoformat()},
         }
-        schedules.create_schedule(stack.services(now, wake_claim=waker), ScheduleSpec.model_validate(spec))
+        services = stack.services(now, wake_claim=waker)
+        schedules.create_schedule(services, SYSTEM, ScheduleSpec.model_validate(spec))
 
     create_at("in-20s", 20)
     assert waker.woken == [NOW + timedelta(seconds=20)]
@@ -178,9 +180,9 @@ def test_an_edit_or_resume_due_soon_wakes_the_claim_and_a_failing_wake_fails_not
     create(stack, "s1", 3600)
     waker = Waker()
     services = stack.services(NOW + timedelta(minutes=1), wake_claim=waker)
-    schedules.pause_schedule(services, "s1")
-    schedules.resume_schedule(services, "s1")  # the grid's next fire is an hour away: no wake
-    schedules.edit_schedule(services, "s1", {"trigger": {"type": "interval", "every_seconds": 30}})
+    schedules.pause_schedule(services, SYSTEM, "s1")
+    schedules.resume_schedule(services, SYSTEM, "s1")  # the grid's next fire is an hour away: no wake
+    schedules.edit_schedule(services, SYSTEM, "s1", {"trigger": {"type": "interval", "every_seconds": 30}})
     assert len(waker.woken) == 1
 
     def broken(due: datetime) -> None:
@@ -188,7 +190,8 @@ def test_an_edit_or_resume_due_soon_wakes_the_claim_and_a_failing_wake_fails_not
 
     failing = stack.services(NOW + timedelta(minutes=2), wake_claim=broken)
     create(stack, "s2", 3600)
-    saved, _ = schedules.edit_schedule(failing, "s2", {"trigger": {"type": "interval", "every_seconds": 45}})
+    every_45 = {"trigger": {"type": "interval", "every_seconds": 45}}
+    saved, _ = schedules.edit_schedule(failing, SYSTEM, "s2", every_45)
     assert saved.state.next_fire_at is not None  # stored; the next invocation claims it
 
 
@@ -239,7 +242,9 @@ def test_an_edit_that_races_a_claim_is_applied_on_the_claimed_state(stack, monke
         return real_save(schedule, **kwargs)
 
     monkeypatch.setattr(stack.store, "save_schedule", claim_first)
-    saved, version = schedules.edit_schedule(stack.services(at), "s1", {"name": "renamed"}, expected_version=1)
+    saved, version = schedules.edit_schedule(
+        stack.services(at), SYSTEM, "s1", {"name": "renamed"}, expected_version=1
+    )
     assert claims == [1] and version == 2 and saved.name == "renamed"
     assert saved.state.next_fire_at == NOW + timedelta(seconds=120)  # the claim's move kept
     assert saved.state.queued_run_count == 1

@@ -26,8 +26,9 @@ FOLLOW_UP = {
 @pytest.fixture
 def scheduler(stack):
     services = stack.services(SLOT)
-    stack.create_schedule(_spec(OWN), SLOT)
-    box = build_tools(["scheduler"], ToolContext(schedule_id=OWN, run_id=f"{OWN}-run", services=services))
+    run = _queued_run(stack, _spec(OWN))  # the calling run (its record counts the schedules it creates)
+    context = ToolContext(schedule_id=OWN, run_id=run.run_id, services=services, run_model="echo")
+    box = build_tools(["scheduler"], context)
     calls = iter(range(1000))
 
     def call(**arguments: Any) -> Any:
@@ -80,11 +81,12 @@ def test_list_pages_through_summaries(scheduler) -> None:
 def test_patch_merges_run_config_and_revalidates(stack, scheduler) -> None:
     scheduler(action="create", spec=FOLLOW_UP)
     patched = scheduler(
-        action="patch", schedule_id="follow-up", spec={"name": "Renamed", "run_config": {"model": "echo:x"}}
+        action="patch", schedule_id="follow-up", spec={"name": "Renamed", "run_config": {"model": "echo"}}
     )
     assert patched["patched"]["name"] == "Renamed"
     stored = stack.store.get_schedule("follow-up")
-    assert (stored.run_config.model, stored.run_config.task_message) == ("echo:x", "check again")
+    assert (stored.run_config.model, stored.run_config.task_message) == ("echo", "check again")
+    assert stored.updated_by == stack.store.list_runs(OWN)[0][0].run_id  # the change names the run
     assert scheduler(action="patch", schedule_id="follow-up", spec={"timezone": "Mars/Base"}) == (
         "error: invalid schedule: timezone is not a valid IANA timezone: Mars/Base"
     )
@@ -144,7 +146,9 @@ def test_an_agent_schedules_its_own_follow_up_during_a_run(stack) -> None:
         def complete(self, request: ModelRequest) -> ModelResponse:
             if request.messages[-1].role == "tool":
                 return ModelResponse(Message(role="assistant", content="Scheduled."), TokenUsage())
-            call = ToolCall(id="c1", name="scheduler", arguments={"action": "create", "spec": FOLLOW_UP})
+            # the run has no tool but the scheduler, so the follow-up gets none ([]), as it must
+            spec = {**FOLLOW_UP, "run_config": {**FOLLOW_UP["run_config"], "tools": []}}
+            call = ToolCall(id="c1", name="scheduler", arguments={"action": "create", "spec": spec})
             return ModelResponse(
                 Message(role="assistant", content="", tool_calls=[call]), TokenUsage(), "tool_use"
             )
@@ -159,6 +163,31 @@ def test_an_agent_schedules_its_own_follow_up_during_a_run(stack) -> None:
     # THEN the follow-up schedule exists and the run succeeded
     assert outcome.status == "success"
     assert stack.store.get_schedule("follow-up").name == "Follow up"
+
+
+def test_a_chain_of_run_nows_stops_at_the_chain_limit(stack) -> None:
+    # GIVEN a run started by a chain of three scheduler run_nows (the default SchedulerMaxChain)
+    services = stack.services(SLOT)
+    run = _queued_run(stack, _spec(OWN))
+    stack.create_schedule(_spec("next-one"), SLOT)
+    chain = ["first", "second", "third"]
+    context = ToolContext(schedule_id=OWN, run_id=run.run_id, services=services, run_model="echo", chain=chain)
+    box = build_tools(["scheduler"], context)
+
+    def run_now(target: str, call_id: str) -> str:
+        arguments = {"action": "run_now", "schedule_id": target}
+        return box.run(ToolCall(id=call_id, name="scheduler", arguments=arguments))
+
+    # WHEN it starts one more schedule
+    # THEN the chain limit refuses it and nothing is queued; with a shorter chain the same call works
+    assert run_now("next-one", "c1").startswith("error: chain limit: this run was started through 3")
+    assert stack.store.list_runs("next-one")[0] == [] and stack.drain() == []
+    context.chain = chain[:2]
+    queued = json.loads(build_tools(["scheduler"], context).run(
+        ToolCall(id="c2", name="scheduler", arguments={"action": "run_now", "schedule_id": "next-one"})
+    ))
+    started = stack.store.get_run("next-one", queued["queued"])
+    assert started.started_by_chain == ["first", "second", OWN]
 
 
 def test_the_trigger_features_through_the_tool(stack, scheduler) -> None:

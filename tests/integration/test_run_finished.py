@@ -92,6 +92,7 @@ def test_a_finished_run_publishes_one_event_and_a_duplicate_finish_none(stack, b
     event = events[0]
     assert (event["source"], event["detail-type"]) == ("agentcron", "Run Finished")
     assert event["detail"] == {
+        "project_id": "default",
         "schedule_id": "s1",
         "run_id": run.run_id,
         "status": "success",

@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from agentcron.config import Settings
 from agentcron.models import Message, ReasoningEffort, Run, RunTrigger, Schedule, Session, TokenUsage
-from agentcron.application.sessions import build_session, resolve_run_config, session_id_for
+from agentcron.application.sessions import build_session, resolve_run_config
 from agentcron.sessions import SessionStore
 
 NOW = datetime(2026, 3, 1, 9, 0, 5, tzinfo=UTC)
@@ -84,10 +84,13 @@ def test_blank_values_count_as_unset_and_an_empty_default_model_stays_empty() ->
 # --------------------------------------------------------------------------- the session
 
 
+SID = "5b0c3f9e-2f6e-4c1e-9a57-0e6d2f4a9b11"
+
+
 def test_build_session_has_system_then_user_message_title_and_metadata() -> None:
     schedule = _schedule(workspace_path="/ws", task_message="read the news", reasoning_effort="low")
     run = _run()
-    session = build_session(schedule, run, resolve_run_config(schedule, run, SETTINGS), NOW)
+    session = build_session(SID, schedule, run, resolve_run_config(schedule, run, SETTINGS), NOW)
     assert [m.role for m in session.messages] == ["system", "user"]
     assert session.messages[0].content == "Default prompt.\n\nWorkspace path: /ws"
     assert session.messages[1].content == "read the news"
@@ -95,6 +98,7 @@ def test_build_session_has_system_then_user_message_title_and_metadata() -> None
     assert session.title == "Daily news - 2026-03-01T09:00:00Z"
     assert session.model == "echo"
     assert session.metadata == {
+        "project_id": "default",
         "created_by_schedule_id": "daily-news",
         "schedule_run_id": "daily-news-20260301T090000Z",
         "schedule_name": "Daily news",
@@ -104,16 +108,16 @@ def test_build_session_has_system_then_user_message_title_and_metadata() -> None
         "workspace_path": "/ws",
     }
     assert session.created_at == session.updated_at == NOW
-    # a redelivered run rebuilds the same session id instead of orphaning a second session
-    assert session.id == session_id_for("daily-news", run.run_id)
-    assert build_session(schedule, run, resolve_run_config(schedule, run, SETTINGS), NOW).id == session.id
+    # the id is the one given (random, bound to the run before the session is saved)
+    assert session.id == SID
 
 
 def test_build_session_without_task_has_only_the_system_message_and_only_set_metadata() -> None:
     schedule, run = _schedule(), _run()
-    session = build_session(schedule, run, resolve_run_config(schedule, run, SETTINGS), NOW)
+    session = build_session(SID, schedule, run, resolve_run_config(schedule, run, SETTINGS), NOW)
     assert [m.role for m in session.messages] == ["system"]
     assert set(session.metadata) == {
+        "project_id",
         "created_by_schedule_id",
         "schedule_run_id",
         "schedule_name",
@@ -181,13 +185,13 @@ def test_a_previous_answer_becomes_context_before_the_task() -> None:
     previous = _run().model_copy(update={"status": RunStatus.success, "final_answer": "yesterday: 3 items"})
     today = _run().model_copy(update={"run_id": "daily-news-20260302T090000Z"})
     resolved = resolve_run_config(schedule, today, SETTINGS)
-    session = build_session(schedule, today, resolved, NOW, previous=previous)
+    session = build_session(SID, schedule, today, resolved, NOW, previous=previous)
     assert [m.role for m in session.messages] == ["system", "system", "user"]
     assert session.messages[1].content.endswith("run daily-news-20260301T090000Z):\n\nyesterday: 3 items")
     assert session.metadata["previous_run_id"] == previous.run_id
     # a previous run without an answer adds nothing
     silent = previous.model_copy(update={"final_answer": None})
-    assert [m.role for m in build_session(schedule, today, resolved, NOW, previous=silent).messages] == [
+    assert [m.role for m in build_session(SID, schedule, today, resolved, NOW, previous=silent).messages] == [
         "system",
         "user",
     ]

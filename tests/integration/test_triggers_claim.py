@@ -15,6 +15,7 @@ import boto3
 import pytest
 from agentcron.application.claim import sweep
 from agentcron.application.runs import finish_run
+from agentcron.domain.access import SYSTEM
 from agentcron.domain.timing import jitter_offset
 from agentcron.exceptions import InvalidInput
 from agentcron.models import RunStatus, ScheduleSpec, slot_run_id
@@ -30,7 +31,7 @@ def create(stack, schedule_id: str = "s1", services: Any = None, **fields) -> No
     data.update(fields)
     from agentcron.application.schedules import create_schedule
 
-    create_schedule(services or stack.services(NOW), ScheduleSpec.model_validate(data))
+    create_schedule(services or stack.services(NOW), SYSTEM, ScheduleSpec.model_validate(data))
 
 
 def runs_of(stack, schedule_id: str = "s1"):

@@ -35,6 +35,12 @@ class Settings:
     openai_api_key: str = ""  # the key itself: local use only, never set by the template
     notify_topic_arns: str = ""  # comma-separated SNS topic ARNs schedules may notify (NotifyTopicArns)
     notify_secret_path: str = ""  # SSM path under which webhook signing secrets live (NotifySecretPath)
+    api_auth: str = "IAM"  # IAM: callers administer every project; JWT: claims and scopes say (api/auth.py)
+    # The scheduler tool's limits (see agentcron.agent.tools.scheduler).
+    scheduler_min_interval_seconds: int = 300
+    scheduler_max_creates_per_run: int = 5
+    scheduler_max_project_schedules: int = 100
+    scheduler_max_chain: int = 3
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:

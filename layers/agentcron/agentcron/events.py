@@ -8,7 +8,7 @@ nothing and publishes nothing). The handlers collect their invocation's events a
 publish nothing; the ``RunsSkipped`` / ``RunsMissed`` metrics count them. Delivery is at most once: a
 PutEvents failure is logged and counted, never fails or retries the run.
 
-Event: source ``agentcron``, detail-type ``Run Finished``, detail ``{schedule_id, run_id, status,
+Event: source ``agentcron``, detail-type ``Run Finished``, detail ``{project_id, schedule_id, run_id, status,
 session_id, usage: {input_tokens, output_tokens}, scheduled_for, completed_at, outcome_reason, trigger,
 attempt}`` (times ISO-8601 UTC).
 """
@@ -38,6 +38,7 @@ def _iso(at: datetime | None) -> str | None:
 
 def run_finished_detail(run: Run) -> dict[str, Any]:
     return {
+        "project_id": run.project_id,
         "schedule_id": run.schedule_id,
         "run_id": run.run_id,
         "status": run.status.value,

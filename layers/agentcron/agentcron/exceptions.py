@@ -86,3 +86,8 @@ class SessionNotFound(AgentcronError):
 
 class ServiceUnavailable(AgentcronError):
     """An AWS service failed or refused (throttling, outage): worth retrying later, never the caller's fault."""
+
+
+class Forbidden(AgentcronError):
+    """The caller may see the resource but not do this (a read-only caller changing something, a create in a
+    project not granted): HTTP 403."""

@@ -1,7 +1,7 @@
 """``agentcron``: manage schedules, runs and sessions through the management API.
 
     agentcron schedules create -f spec.yaml          agentcron schedules run ID [--task TEXT]
-    agentcron schedules list [--paused] [--all]      agentcron schedules backfill ID --start T --end T
+    agentcron schedules list [--project P] [--all]   agentcron schedules backfill ID --start T --end T
     agentcron schedules get ID                       agentcron schedules upcoming ID [--count N]
     agentcron schedules update ID --set name=X       agentcron schedules runs ID [RUN_ID] [--status S]
     agentcron schedules pause ID [--note TEXT]       agentcron schedules cancel ID RUN_ID
@@ -11,7 +11,9 @@
 
 Targets the local stack (``make run``) at http://127.0.0.1:8787 by default (or ``--api-url`` /
 ``AGENTCRON_API_URL``); ``--stack NAME`` targets a deployed stack: the API URL comes from its ``ApiUrl``
-output and requests are SigV4-signed with your AWS credentials. Tables for people, ``--json`` for scripts.
+output and requests are SigV4-signed with your AWS credentials; ``--token JWT`` (or ``AGENTCRON_TOKEN``)
+sends a bearer token instead (an API behind a JWT authorizer, or ``make run ARGS="--auth jwt"``). Tables for
+people, ``--json`` for scripts.
 
 Exit codes: 0 success, 1 the API refused the request (4xx), 2 usage error (bad arguments or spec file),
 3 the API cannot be reached or failed (5xx).
@@ -64,13 +66,23 @@ def _etag(value: str) -> str:
 
 def create(client: ApiClient, args: argparse.Namespace) -> ApiReply:
     spec = read_spec(args.file)
+    if args.project:
+        named = spec.get("project_id") or (spec.get("run_config") or {}).get("project_id")
+        if named and named != args.project:
+            raise SpecError(f"the spec names project {named!r}, not {args.project!r} (--project)")
+        spec["project_id"] = args.project
     return client.request(
         "POST", "/schedules", body=spec, headers=_headers(idempotency_key=args.idempotency_key)
     )
 
 
 def list_schedules(client: ApiClient, args: argparse.Namespace) -> ApiReply:
-    query: dict[str, Any] = {"enabled": args.enabled, "limit": args.limit, "cursor": args.cursor}
+    query: dict[str, Any] = {
+        "enabled": args.enabled,
+        "project_id": args.project,
+        "limit": args.limit,
+        "cursor": args.cursor,
+    }
     reply = client.request("GET", "/schedules", query=query)
     schedules = list((reply.body or {}).get("schedules") or []) if reply.ok else []
     while args.all and reply.ok and reply.body.get("next_cursor"):
@@ -244,6 +256,11 @@ def _common() -> argparse.ArgumentParser:
     )
     target.add_argument("--region", default=argparse.SUPPRESS, help="AWS region of --stack")
     target.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile for --stack")
+    target.add_argument(
+        "--token",
+        default=argparse.SUPPRESS,
+        help="a JWT sent as 'Authorization: Bearer' instead of SigV4 (default: $AGENTCRON_TOKEN)",
+    )
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the API's JSON")
     common.add_argument("--timeout", type=float, default=argparse.SUPPRESS, help="seconds per request (30)")
     return common
@@ -279,8 +296,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command("create", create, _show_schedule, "create a schedule from a JSON or YAML spec")
     sub.add_argument("-f", "--file", required=True, help="spec file (.json, .yaml/.yml) or - for stdin")
     sub.add_argument("--idempotency-key", help="retrying with the same key creates the schedule once")
+    sub.add_argument("--project", help="create it in this project (sets project_id)")
 
     sub = command("list", list_schedules, _show_list, "list schedules")
+    sub.add_argument("--project", help="only this project's schedules")
     state = sub.add_mutually_exclusive_group()
     state.add_argument(
         "--enabled",
@@ -361,11 +380,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     console = groups.add_parser("console", parents=[common], help=console_help, description=console_help)
     console.add_argument("--port", type=int, default=8788, help="port on 127.0.0.1 (0: any free port)")
-    console.add_argument(
-        "--token",
-        default=os.environ.get("AGENTCRON_TOKEN"),
-        help="JWT for a stack with a JWT authorizer, sent as a bearer token (default: $AGENTCRON_TOKEN)",
-    )
     console.add_argument("--open", action="store_true", help="open the console in the default browser")
     console.add_argument("--for", dest="duration", type=float, metavar="SECONDS", help="stop after SECONDS")
     return parser
@@ -379,6 +393,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         "profile": getattr(args, "profile", None),
         "json": getattr(args, "json", False),
         "timeout": getattr(args, "timeout", 30.0),
+        "token": getattr(args, "token", None) or os.environ.get("AGENTCRON_TOKEN") or None,
     }
 
 
@@ -405,7 +420,7 @@ def console_command(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     from agentcron.console.server import ConsoleServer
 
     try:
-        client = make_client({**settings, "token": args.token})
+        client = make_client(settings)
     except StackLookupFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
@@ -415,7 +430,7 @@ def console_command(args: argparse.Namespace, settings: dict[str, Any]) -> int:
         problem = f"cannot listen on 127.0.0.1:{args.port}: {exc} (choose another with --port)"
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    mode = "bearer token" if args.token else ("SigV4-signed" if client.signer else "as they are")
+    mode = "bearer token" if settings["token"] else ("SigV4-signed" if client.signer else "as they are")
     with server:
         target = f"API calls to {client.base_url}, {mode}"
         print(f"console on {server.url}/console ({target}); Ctrl-C stops", flush=True)

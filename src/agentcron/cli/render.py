@@ -116,10 +116,11 @@ def schedules_table(schedules: list[dict[str, Any]]) -> str:
             s.get("timezone") or "UTC",
             when((s.get("state") or {}).get("next_fire_at")),
             (s.get("state") or {}).get("total_run_count", 0),
+            s.get("project_id") or "default",
         )
         for s in schedules
     ]
-    return table(("ID", "NAME", "ENABLED", "TRIGGER", "TIMEZONE", "NEXT FIRE", "RUNS"), rows)
+    return table(("ID", "NAME", "ENABLED", "TRIGGER", "TIMEZONE", "NEXT FIRE", "RUNS", "PROJECT"), rows)
 
 
 def schedule_detail(s: dict[str, Any]) -> str:
@@ -129,6 +130,9 @@ def schedule_detail(s: dict[str, Any]) -> str:
     lines = [
         ("id", s.get("id")),
         ("name", s.get("name")),
+        ("project", s.get("project_id") or "default"),
+        ("created by", s.get("created_by")),
+        ("updated by", s.get("updated_by")),
         (
             "enabled",
             "yes" if s.get("enabled") else f"paused{': ' + s['pause_note'] if s.get('pause_note') else ''}",

@@ -50,6 +50,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--api-port", type=int, default=8787,
                         help="port of the management API on 127.0.0.1 (0: any; default 8787)")
     parser.add_argument("--upcoming", type=int, default=3, help="upcoming fire times to print per schedule")
+    parser.add_argument(
+        "--auth", choices=("none", "jwt"), default="none",
+        help="jwt: the API requires 'Authorization: Bearer <JWT>' and passes its claims and scopes on as API "
+        "Gateway's JWT authorizer does (NOTHING is verified locally); none (default): every request is an "
+        "administrator",
+    )
     return parser.parse_args(argv)
 
 
@@ -61,9 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     from agentcron.application import Services
     from agentcron.application.schedules import create_schedule
+    from agentcron.domain.access import SYSTEM
     from agentcron.planner import timing_of
 
-    stack = start_local_stack(port=args.moto_port, sweep_seconds=args.sweep_seconds)
+    # API_AUTH, as the template's ApiAuth sets it, tells the API handler which authorizer context to read.
+    auth = {"api_auth": "JWT"} if args.auth == "jwt" else {}
+    stack = start_local_stack(port=args.moto_port, sweep_seconds=args.sweep_seconds, **auth)
     _emit(
         f"moto servers on {stack.endpoint_url} (DynamoDB) and {stack.endpoint('sqs')} "
         "(S3, SQS, EventBridge); resources created from template.yaml"
@@ -77,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     schedule_ids: list[str] = []
     now = utcnow()
     for raw in load_examples(args.examples):
-        schedule = create_schedule(services, ScheduleSpec.model_validate(raw)).schedule
+        schedule = create_schedule(services, SYSTEM, ScheduleSpec.model_validate(raw)).schedule
         schedule_ids.append(schedule.id)
         times = timing_of(schedule, expiring=False).upcoming(now, args.upcoming)
         shown = ", ".join(t.strftime("%Y-%m-%d %H:%M:%SZ") for t in times) or "none"
@@ -114,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     from agentcron.local.http import serve_api
 
     try:
-        api = serve_api(port=args.api_port, on_error=_emit)
+        api = serve_api(port=args.api_port, on_error=_emit, auth=args.auth)
     except OSError as exc:
         stop.set()
         if executor_processes is not None:
@@ -124,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     _emit(f"API on {api.url} (the agentcron CLI's default; curl {api.url}/schedules)")
     _emit(f"console on {api.url}/console")
+    if args.auth == "jwt":
+        _emit(
+            "API auth: JWT - requests need 'Authorization: Bearer <JWT>' (401 without); its claims and "
+            "scopes are passed on UNVERIFIED (no signature, issuer, audience or expiry check locally)"
+        )
+    else:
+        _emit("API auth: none - every request is an administrator of every project (--auth jwt to try JWT)")
     _emit("claim loop and executors running" + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
     try:
         if args.duration is None:

@@ -5,8 +5,13 @@ lower-case headers (repeated ones joined by commas), cookies apart, the path per
 decoded ``queryStringParameters`` beside the ``rawQueryString``, a binary body base64-encoded. The response
 is the handler's ``{statusCode, headers, cookies, body, isBase64Encoded}`` written back as HTTP.
 
-Requests are handled one at a time, like one Lambda container; there is no authorisation (the deployed API
-has IAM or JWT in front of the same handler).
+Requests are handled one at a time, like one Lambda container. Without ``auth="jwt"`` there is no
+authorisation: the handler (in IAM mode) sees no IAM context and treats every request as the local
+administrator. With ``auth="jwt"`` it plays API Gateway's JWT authorizer AFTER verification: a request
+without ``Authorization: Bearer <JWT>`` (or whose token is not a JWT) is a 401 ``{"message":"Unauthorized"}``
+like API Gateway's; otherwise the token's claims (values as strings, lists as ``[a b]``, as API Gateway
+renders them) and scopes (its ``scope`` / ``scp`` claim) go into ``requestContext.authorizer.jwt``. NOTHING
+is verified locally: not the signature, the issuer, the audience nor the expiry.
 
 The web console (``agentcron.console``) is served beside the API on the same port: ``/console`` and its files
 are answered here, ``/`` redirects to it, every other path goes to the handler.
@@ -104,6 +109,51 @@ def build_event(
     return event
 
 
+UNAUTHORIZED = (401, [("Content-Type", "application/json")], b'{"message":"Unauthorized"}')
+
+
+def jwt_claims(token: str) -> dict[str, Any] | None:
+    """The payload of a compact JWT, unverified; None when ``token`` is not one."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _claim_text(value: Any) -> str:
+    """A claim value as API Gateway's JWT authorizer passes it: text; a list as ``[a b]``."""
+    if isinstance(value, list):
+        return "[" + " ".join(_claim_text(item) for item in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict,)):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def jwt_authorizer(headers: list[tuple[str, str]]) -> dict[str, Any] | None:
+    """``requestContext.authorizer`` for a request bearing a JWT (unverified); None without one."""
+    raw = next((value for name, value in headers if name.lower() == "authorization"), "")
+    scheme, _, token = raw.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    claims = jwt_claims(token.strip())
+    if claims is None:
+        return None
+    scope = claims.get("scope", claims.get("scp"))
+    scopes = scope if isinstance(scope, list) else str(scope or "").split()
+    return {
+        "jwt": {
+            "claims": {name: _claim_text(value) for name, value in claims.items()},
+            "scopes": [str(s) for s in scopes] or None,
+        }
+    }
+
+
 def response_parts(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """(status, headers, body) of a payload 2.0 response; a bare value is a 200 JSON body, as API Gateway
     treats it."""
@@ -154,6 +204,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         body = self.rfile.read(size) if size else b""
+        authorizer = None
+        if self.server.auth == "jwt":
+            authorizer = jwt_authorizer(list(self.headers.items()))
+            if authorizer is None:
+                self._send(*UNAUTHORIZED)
+                return
         request_id = uuid.uuid4().hex[:16]
         event = build_event(
             self.command,
@@ -163,6 +219,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             source_ip=self.client_address[0],
             request_id=request_id,
         )
+        if authorizer is not None:
+            event["requestContext"]["authorizer"] = authorizer
         try:
             with self.server.lock:
                 response = self.server.handler(event, _Context(request_id))
@@ -207,9 +265,11 @@ class ApiServer(ThreadingHTTPServer):
         verbose: bool = False,
         on_error: Callable[[str], None] = print,
         console: bool = True,
+        auth: str = "none",
     ) -> None:
         super().__init__((host, port), _RequestHandler)
         self.console = console  # serve the web console at /console
+        self.auth = auth  # "none", or "jwt": a bearer JWT required, its claims passed on unverified
         self.handler = handler
         self.lock = threading.Lock()  # one request at a time, like one Lambda container
         self.verbose = verbose

@@ -16,8 +16,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Request,
 from aws_lambda_powertools.event_handler.depends import Depends
 from aws_lambda_powertools.event_handler.middlewares import BaseMiddlewareHandler, NextMiddleware
 
+from agentcron.api.auth import caller_of
 from agentcron.api.idempotency import Idempotency
 from agentcron.application import Services
+from agentcron.domain.access import Caller
 
 SERVICES = "agentcron.services"
 IDEMPOTENCY = "agentcron.idempotency"
@@ -41,6 +43,12 @@ def services(request: Request) -> Services:
     return request.context[SERVICES]
 
 
+def caller(request: Request) -> Caller:
+    """Who is calling (from the authorizer context of the event; 401/403 when there is none that counts)."""
+    raw = request.resolved_event.raw_event
+    return caller_of(raw, request.context[SERVICES].settings.api_auth)
+
+
 def idempotency(request: Request) -> Idempotency:
     """The Idempotency-Key guard (Powertools idempotency on the API's table, when one is configured)."""
     return request.context[IDEMPOTENCY]
@@ -52,5 +60,6 @@ def json_body(request: Request) -> Any:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
+CallerDep = Annotated[Caller, Depends(caller)]
 IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]
 JsonBody = Annotated[Any, Depends(json_body)]

@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from pydantic import ValidationError
 
 from agentcron.exceptions import (
+    Forbidden,
     InvalidInput,
     OverlapBlocked,
     RunNotFound,
@@ -165,6 +166,12 @@ def install(app: APIGatewayHttpResolver) -> None:
             "Content-Type must be application/json",
             type="unsupported_media_type",
         )
+
+    # ------------------------------------------------------------------ not allowed (403)
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(exc: Forbidden) -> Response:
+        return error_response(HTTPStatus.FORBIDDEN, str(exc), type="forbidden")
 
     # ------------------------------------------------------------------ missing (404)
 

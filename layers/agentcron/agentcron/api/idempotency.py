@@ -91,10 +91,17 @@ class Idempotency:
             self.config.register_lambda_context(context)
 
     def run(
-        self, operation: str, key: str | None, request: Any, operation_fn: Callable[[], Outcome]
+        self,
+        operation: str,
+        key: str | None,
+        request: Any,
+        operation_fn: Callable[[], Outcome],
+        *,
+        principal: str = "",
     ) -> Outcome:
-        """``operation_fn()``, or the outcome it gave for the same ``key`` before.
+        """``operation_fn()``, or the outcome it gave for the same ``key`` of the same ``principal`` before.
 
+        Keys are per principal: another caller's key never replays (so never reveals) a response.
         ``request`` (JSON-able) is what a reuse of the key must match. Exceptions from ``operation_fn``
         propagate and leave no record, so a failed request can be retried with the same key.
         """
@@ -102,7 +109,7 @@ class Idempotency:
             return operation_fn()
         handler = IdempotencyHandler(
             function=operation_fn,
-            function_payload={"key": key, "request": request},
+            function_payload={"key": [principal, key], "request": request},
             config=self.config,
             persistence_store=self.persistence,
             key_prefix=f"agentcron.api.{operation}",

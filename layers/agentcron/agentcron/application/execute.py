@@ -51,7 +51,8 @@ from typing import TYPE_CHECKING, Any
 from agentcron.agent.loop import AgentResult, run_agent
 from agentcron.agent.tools import ToolContext, build_tools
 from agentcron.application.runs import finish_run, run_now
-from agentcron.application.sessions import build_session, resolve_run_config, session_id_for
+from agentcron.application.sessions import build_session, resolve_run_config
+from agentcron.domain.access import SYSTEM
 from agentcron.domain.values import iso
 from agentcron.exceptions import AgentcronError
 from agentcron.models import (
@@ -139,7 +140,7 @@ class SessionRun:
             return self.finish(run, RunStatus.skipped, "schedule no longer exists")
         first_attempt = run.attempt == 1 and segment == 0 and not resuming
         # Only an executor that owned the run can have saved its session: none before the first attempt.
-        session = None if first_attempt else self.sessions.load(run.session_id or session_id_for(run.schedule_id, run.run_id))
+        session = None if first_attempt or not run.session_id else self.sessions.load(run.session_id)
         recorded = session.metadata.get(OUTCOME_KEY) if session is not None else None
         if session is not None and recorded:
             # Decided by an earlier attempt whose run write failed: record it, call nothing.
@@ -187,9 +188,17 @@ class SessionRun:
     # ------------------------------------------------------------------ steps
 
     def new_session(self, schedule: Schedule, run: Run, resolved: ResolvedRunConfig) -> Session:
-        """The run's session, in memory: it is saved with the outcome (or at a checkpoint)."""
+        """The run's session, in memory: it is saved with the outcome (or at a checkpoint).
+
+        Its id is random (``Services.new_id``) and was given to the run by the start's write, before anything
+        is saved: a retry after a crash finds it on the run and reuses it (no orphan, no extra write).
+        """
+        session_id = run.session_id
+        if session_id is None:  # a run started without one (by an earlier version)
+            session_id = self.services.new_id()
+            self.store.bind_session(run.schedule_id, run.run_id, session_id)
         previous = self.store.last_success(schedule.id) if schedule.run_config.include_last_result else None
-        return build_session(schedule, run, resolved, self.now(), previous=previous)
+        return build_session(session_id, schedule, run, resolved, self.now(), previous=previous)
 
     def checkpoint(self, run: Run, segment: int, session: Session, *, force: bool = False) -> None:
         """Save the session while this executor owns the run (renewing its lease); RunLost otherwise.
@@ -233,7 +242,16 @@ class SessionRun:
         started_at = to_utc(datetime.fromisoformat(session.metadata.setdefault(STARTED_KEY, iso(self.now()))))
         try:
             provider, model_id = self.provider_for(resolved.model)
-            context = ToolContext(schedule_id=schedule.id, run_id=run.run_id, services=self.services)
+            context = ToolContext(
+                schedule_id=schedule.id,
+                run_id=run.run_id,
+                services=self.services,
+                project_id=schedule.project_id,
+                run_model=resolved.model,
+                run_tools=schedule.run_config.tools,
+                run_limits=schedule.run_config.limits,
+                chain=list(run.started_by_chain),
+            )
             return run_agent(
                 session,
                 provider,
@@ -356,6 +374,7 @@ def handle(
         # Recorded once per request id (enabled, overlap and misfire do not apply), then run right here.
         run = run_now(
             services,
+            SYSTEM,  # whoever may send to the run queue is trusted with every project (IAM)
             message.schedule_id,
             request_id=message.request_id or message_id,
             task_message=message.task_message,
@@ -368,7 +387,10 @@ def handle(
         if message.run is not None and message.schedule is not None:
             schedule = Schedule.model_validate(message.schedule.model_dump())
             started = services.store.start_queued(
-                message.run, execution.now(), lease_seconds=services.settings.lease_seconds
+                message.run,
+                execution.now(),
+                lease_seconds=services.settings.lease_seconds,
+                session_id=services.new_id(),
             )
             if started is not None:
                 return _outcome(execution, started, schedule, 0, resuming=False)
@@ -381,7 +403,13 @@ def handle(
 def _start(execution: SessionRun, schedule_id: str, run_id: str, schedule: Schedule | None) -> Outcome:
     """queued -> running (or take over a run whose lease lapsed), then execute from wherever it stands."""
     settings, store = execution.settings, execution.store
-    run = store.start_run(schedule_id, run_id, execution.now(), lease_seconds=settings.lease_seconds)
+    run = store.start_run(
+        schedule_id,
+        run_id,
+        execution.now(),
+        lease_seconds=settings.lease_seconds,
+        session_id=execution.services.new_id(),
+    )
     if run is None:
         return Outcome(
             run_id, DUPLICATE, "run is missing, terminal, or running under a live lease", schedule_id

@@ -2,9 +2,9 @@
 
 Top-level fields in the body replace the current ones (``null`` clears an optional field); nested objects are
 replaced as a whole (a new trigger is a whole trigger; ``trigger`` or ``triggers`` replaces the set of
-triggers) except ``run_config``, whose keys are merged into the
-current run config. The schedule's identity and history (``id``, ``created_at``) and what the server owns
-(``updated_at``, ``state``, ``version``) are never taken from the body.
+triggers) except ``run_config``, whose keys are merged into the current run config. The schedule's identity
+and history (``id``, ``created_at``, ``created_by``) and what the server owns (``updated_at``,
+``updated_by``, ``state``, ``version``) are never taken from the body.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from typing import Any
 
 from agentcron.models import ScheduleSpec
 
-SERVER_FIELDS = frozenset({"id", "created_at", "updated_at", "state", "version"})
+SERVER_FIELDS = frozenset(
+    {"id", "created_at", "updated_at", "created_by", "updated_by", "state", "version"}
+)
 MERGED_FIELDS = frozenset({"run_config"})
 
 

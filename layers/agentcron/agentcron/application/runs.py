@@ -12,8 +12,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import EllipsisType
 from typing import TYPE_CHECKING
 
+from agentcron.application.access import check_visible, check_writable
+from agentcron.domain.access import Caller
 from agentcron.domain.planner import timing_of
 from agentcron.domain.runs import FAILURE_STATUSES
 from agentcron.exceptions import (
@@ -53,10 +56,17 @@ class BackfillResult:
     existing: list[str] = field(default_factory=list)
 
 
-def require_schedule(services: Services, schedule_id: str) -> Schedule:
+def require_schedule(
+    services: Services, schedule_id: str, caller: Caller | None = None, *, write: bool = False
+) -> Schedule:
+    """The schedule; ``ScheduleNotFound`` when it is missing or outside ``caller``'s projects, ``Forbidden``
+    when ``write`` and the caller may only read. Without a caller: the system's own reads."""
     schedule = services.store.get_schedule(schedule_id)
     if schedule is None:
         raise ScheduleNotFound(schedule_id)
+    if caller is not None:
+        check = check_writable if write else check_visible
+        check(caller, schedule.project_id, ScheduleNotFound(schedule_id))
     return schedule
 
 
@@ -97,6 +107,7 @@ def cancel_active(services: Services, schedule: Schedule, *, exclude: frozenset[
 
 def run_now(
     services: Services,
+    caller: Caller,
     schedule_id: str,
     *,
     request_id: str | None,
@@ -104,6 +115,7 @@ def run_now(
     overlap_policy: OverlapPolicy | None = None,
     requested_at: datetime | None = None,
     send: bool = True,
+    chain: list[str] | None = None,
 ) -> Run:
     """Record a run of ``schedule_id`` now (whatever ``enabled`` says) and queue it; the run.
 
@@ -111,9 +123,10 @@ def run_now(
     run it created before: nothing is recorded twice, and a run still ``queued`` is sent again. Without a
     ``request_id`` every call is a new run. ``overlap_policy`` overrides the schedule's for this run only:
     ``skip`` refuses (``OverlapBlocked``) while a run is active, ``cancel_other`` flags the active ones.
-    ``send`` False records only (the executor runs a ``run_now`` message's run in place).
+    ``send`` False records only (the executor runs a ``run_now`` message's run in place). ``chain``: the
+    schedules whose runs led to this one (the scheduler tool's chain limit reads it back).
     """
-    schedule = require_schedule(services, schedule_id)
+    schedule = require_schedule(services, schedule_id, caller, write=True)
     claimed_at = services.clock()
     requested_at = requested_at or claimed_at
     if overlap_policy == OverlapPolicy.skip and schedule.state.active_run_count > 0:
@@ -123,10 +136,13 @@ def run_now(
     run = Run(
         run_id=run_now_id(schedule_id, requested_at, request_id or services.new_id()),
         schedule_id=schedule_id,
+        project_id=schedule.project_id,
         scheduled_for=requested_at,
         claimed_at=claimed_at,
         trigger=RunTrigger.run_now,
         task_message=(task_message or "").strip() or None,
+        created_by=caller.actor,
+        started_by_chain=list(chain or []),
     )
     created = services.store.create_run(run, claimed_at, redelivery_seconds=services.settings.redelivery_seconds)
     if not created:
@@ -145,9 +161,11 @@ def backfill_slots(schedule: Schedule, start_at: datetime, end_at: datetime, lim
     return list(timing.iter_after(start_at - _TICK, until=end_at - _TICK, limit=limit))
 
 
-def backfill(services: Services, schedule_id: str, start_at: datetime, end_at: datetime) -> BackfillResult:
+def backfill(
+    services: Services, caller: Caller, schedule_id: str, start_at: datetime, end_at: datetime
+) -> BackfillResult:
     """One run per slot of ``[start_at, end_at)``; a slot that has a run already is reported, not re-run."""
-    schedule = require_schedule(services, schedule_id)
+    schedule = require_schedule(services, schedule_id, caller, write=True)
     now = services.clock()
     start_at, end_at = to_utc(start_at), to_utc(end_at)
     if start_at >= end_at:
@@ -164,10 +182,12 @@ def backfill(services: Services, schedule_id: str, start_at: datetime, end_at: d
         run = Run(
             run_id=slot_run_id(schedule_id, slot),
             schedule_id=schedule_id,
+            project_id=schedule.project_id,
             scheduled_for=slot,
             claimed_at=now,
             trigger=RunTrigger.backfill,
             was_catch_up=True,
+            created_by=caller.actor,
         )
         if services.store.create_run(run, now, redelivery_seconds=services.settings.redelivery_seconds):
             result.created.append(run)
@@ -191,13 +211,13 @@ def finish_run(
     usage: TokenUsage | None = None,
     final_answer: str | None = None,
     if_lease_expired: bool = False,
-    session_id: str | None = None,
+    session_id: str | None | EllipsisType = ...,
     expected: Run | None = None,
 ) -> Run | None:
     """End an open run with ``status`` (conditional: None, and nothing changes, when it ended already).
 
     ``expected``: the run as the caller knows it owns it (the executor: running, its attempt), so the store
-    need not read it first; ``session_id`` binds the run's transcript in the same write.
+    need not read it first; ``session_id`` binds the run's transcript in the same write (None: it has none).
 
     What follows a recorded end, for every caller alike (executor, claim's outbox and reaper, cancel): the
     auto-pause check after a failure, then ``services.on_run_finished`` (metrics, the Run Finished event),
@@ -241,6 +261,7 @@ def finish_run(
 
 def list_runs(
     services: Services,
+    caller: Caller,
     schedule_id: str,
     *,
     status: RunStatus | None = None,
@@ -248,29 +269,38 @@ def list_runs(
     cursor: str | None = None,
 ) -> tuple[list[Run], str | None]:
     """A page of the schedule's runs, newest first; ``ScheduleNotFound`` for an unknown schedule."""
-    require_schedule(services, schedule_id)
+    require_schedule(services, schedule_id, caller)
     return services.store.list_runs(schedule_id, status=status, limit=limit, cursor=cursor)
 
 
-def get_run(services: Services, schedule_id: str, run_id: str) -> Run:
+def _visible_run(services: Services, caller: Caller, schedule_id: str, run_id: str, *, write: bool) -> Run:
+    """The run, if the caller may see its project (its schedule's; a run of a deleted schedule: its own)."""
     run = services.store.get_run(schedule_id, run_id)
     if run is None:
         raise RunNotFound(schedule_id, run_id)
+    schedule = services.store.get_schedule(schedule_id)
+    project = schedule.project_id if schedule is not None else run.project_id
+    check = check_writable if write else check_visible
+    check(caller, project, RunNotFound(schedule_id, run_id))
     return run
 
 
-def cancel_run(services: Services, schedule_id: str, run_id: str) -> tuple[Run, bool]:
+def get_run(services: Services, caller: Caller, schedule_id: str, run_id: str) -> Run:
+    return _visible_run(services, caller, schedule_id, run_id, write=False)
+
+
+def cancel_run(services: Services, caller: Caller, schedule_id: str, run_id: str) -> tuple[Run, bool]:
     """Cancel a run: ``(run, True)`` when it ended at once (it had not started), ``(run, False)`` when the
     running agent was asked to stop at its next round. ``RunTerminal`` when it already ended.
     """
-    run = get_run(services, schedule_id, run_id)
+    run = _visible_run(services, caller, schedule_id, run_id, write=True)
     store = services.store
     # The flag first: an executor that starts the run before the finish below still sees it and stops.
-    if not run.status.is_terminal and store.request_cancel(schedule_id, run_id):
+    if not run.status.is_terminal and store.request_cancel(schedule_id, run_id, by=caller.actor):
         if run.status == RunStatus.queued:
             finished = finish_run(services, schedule_id, run_id, RunStatus.cancelled, reason=CANCEL_REASON)
             if finished is not None:
                 return finished, True
         return store.get_run(schedule_id, run_id) or run, False
-    current = get_run(services, schedule_id, run_id)
+    current = get_run(services, caller, schedule_id, run_id)
     raise RunTerminal(schedule_id, run_id, current.status.value)

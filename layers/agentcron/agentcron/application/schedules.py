@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agentcron.application.access import check_creatable, check_visible, check_writable
 from agentcron.application.claim import wake_for
 from agentcron.application.patch import merge_patch
 from agentcron.domain import planner
+from agentcron.domain.access import SYSTEM, Caller
 from agentcron.domain.notify import deployment_problem
 from agentcron.domain.timing import Excluded
 from agentcron.exceptions import InvalidInput, ScheduleExists, ScheduleNotFound, StateMoved, VersionConflict
@@ -47,17 +49,27 @@ def _never_fires(spec: ScheduleSpec, now: datetime) -> InvalidInput:
     return InvalidInput(message, field=field)
 
 
-def create_schedule(services: Services, spec: ScheduleSpec, *, derived_id: str | None = None) -> CreateResult:
-    """Store a new schedule (version 1) with its first ``next_fire_at``.
+def create_schedule(
+    services: Services, caller: Caller, spec: ScheduleSpec, *, derived_id: str | None = None
+) -> CreateResult:
+    """Store a new schedule (version 1) with its first ``next_fire_at``, in the project the spec names.
+
+    ``Forbidden`` when the caller may not create there; ``created_by``/``updated_by`` record the caller.
 
     ``created_at``/``updated_at`` come from the clock; an interval without ``anchor_at`` is anchored there
     (the grid is fixed at creation). ``derived_id`` (from an Idempotency-Key) is the id when the spec names
     none; if a schedule with that id exists, it is returned with ``replayed`` True. A spec that can never
     fire is ``InvalidInput`` naming the field, enabled or not (enabling it later could never fire either).
     """
+    check_creatable(caller, spec.project_id)
     now = services.clock()
     check_deployment(services, spec)
-    changes: dict[str, Any] = {"created_at": now, "updated_at": now}
+    changes: dict[str, Any] = {
+        "created_at": now,
+        "updated_at": now,
+        "created_by": caller.actor,
+        "updated_by": caller.actor,
+    }
     derived = derived_id is not None and spec.id is None
     if spec.id is None:
         changes["id"] = derived_id if derived else services.new_id()
@@ -72,33 +84,64 @@ def create_schedule(services: Services, spec: ScheduleSpec, *, derived_id: str |
         services.store.insert_schedule(schedule)
     except ScheduleExists:
         found = services.store.get_schedule_versioned(spec.id) if derived else None
-        if found is None:
+        if found is None or not caller.sees(found[0].project_id):
             raise
         return CreateResult(*found, replayed=True)
     wake_for(services, schedule)
     return CreateResult(schedule, 1)
 
 
-def get_schedule(services: Services, schedule_id: str) -> tuple[Schedule, int]:
-    """The schedule and its version (its ETag); ``ScheduleNotFound`` (also for an id no schedule can have)."""
+def get_schedule(services: Services, caller: Caller, schedule_id: str) -> tuple[Schedule, int]:
+    """The schedule and its version (its ETag); ``ScheduleNotFound`` (also for an id no schedule can have,
+    and for a schedule outside the caller's projects)."""
     found = services.store.get_schedule_versioned(schedule_id) if SCHEDULE_ID_PATTERN.match(schedule_id) else None
     if found is None:
         raise ScheduleNotFound(schedule_id)
+    check_visible(caller, found[0].project_id, ScheduleNotFound(schedule_id))
     return found
 
 
 def list_schedules(
-    services: Services, *, enabled: bool | None = None, limit: int = 50, cursor: str | None = None
+    services: Services,
+    caller: Caller,
+    *,
+    project_id: str | None = None,
+    enabled: bool | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
 ) -> tuple[list[Schedule], str | None]:
-    return services.store.list_schedules(enabled=enabled, limit=limit, cursor=cursor)
+    """A page of the schedules the caller may see (of ``project_id`` only, when given).
+
+    A project the caller may not see lists as empty, like a project without schedules. An administrator
+    without a project filter pages through the whole table; everyone else reads the ``project`` index,
+    project by project (the cursor says where it stopped).
+    """
+    if project_id is not None:
+        if not caller.sees(project_id):
+            return [], None
+        projects: list[str] | None = [project_id]
+    else:
+        projects = None if caller.projects is None else sorted(caller.projects)
+    if projects is None:
+        return services.store.list_schedules(enabled=enabled, limit=limit, cursor=cursor)
+    return services.store.list_project_schedules(projects, enabled=enabled, limit=limit, cursor=cursor)
 
 
-def edited(old: Schedule, spec: ScheduleSpec, now: datetime) -> Schedule:
-    """``old`` with ``spec`` applied at ``now``: id and ``created_at`` kept, the interval grid kept, and
-    ``next_fire_at`` as :func:`agentcron.planner.next_fire_after_edit` says. ``InvalidInput`` when an edit
-    of the timing (or a resume) leaves no next fire."""
+def edited(old: Schedule, spec: ScheduleSpec, now: datetime, actor: str | None = None) -> Schedule:
+    """``old`` with ``spec`` applied at ``now`` by ``actor``: id, project and ``created_at``/``created_by``
+    kept, the interval grid kept, and ``next_fire_at`` as :func:`agentcron.planner.next_fire_after_edit`
+    says. ``InvalidInput`` when an edit of the timing (or a resume) leaves no next fire, or moves the
+    schedule to another project (a project never changes: its runs and sessions carry it)."""
+    if spec.project_id != old.project_id:
+        raise InvalidInput(
+            f"project_id cannot change (the schedule is in {old.project_id!r}); create it in the other "
+            "project and delete this one",
+            field="project_id",
+        )
+    kept = {"id": old.id, "created_at": old.created_at, "created_by": old.created_by, "updated_at": now}
+    kept["updated_by"] = actor if actor is not None else old.updated_by
     anchor = getattr(old.trigger, "anchor_at", None) or old.created_at
-    new = planner.anchored(spec.model_copy(update={"id": old.id, "created_at": old.created_at, "updated_at": now}), anchor)
+    new = planner.anchored(spec.model_copy(update=kept), anchor)
     nxt = planner.next_fire_after_edit(old, new, now)
     if nxt is None and new.enabled and (not old.enabled or planner.timing_changed(old, new)):
         raise _never_fires(new, now)
@@ -107,9 +150,18 @@ def edited(old: Schedule, spec: ScheduleSpec, now: datetime) -> Schedule:
 
 
 def edit_schedule(
-    services: Services, schedule_id: str, changes: dict[str, Any], *, expected_version: int | None = None
+    services: Services,
+    caller: Caller,
+    schedule_id: str,
+    changes: dict[str, Any],
+    *,
+    expected_version: int | None = None,
+    check: Any = None,
 ) -> tuple[Schedule, int]:
     """Merge ``changes`` (PATCH semantics, :mod:`agentcron.application.patch`) into the schedule and store it.
+
+    ``check(current, new)`` (optional) may refuse the result before it is stored (the scheduler tool's
+    limits); ``updated_by`` records the caller.
 
     With ``expected_version`` a schedule edited meanwhile is a ``VersionConflict``; without it the edit is
     re-read and re-applied up to ``EDIT_ATTEMPTS`` times. A claim in between never conflicts (it leaves the
@@ -117,17 +169,19 @@ def edit_schedule(
     version.
     """
     for _ in range(EDIT_ATTEMPTS):
-        current, version = get_schedule(services, schedule_id)
+        current, version = get_schedule(services, caller, schedule_id)
+        check_writable(caller, current.project_id, ScheduleNotFound(schedule_id))
         if expected_version is not None and version != expected_version:
             raise VersionConflict(f"Schedule {schedule_id} is at version {version}, not {expected_version}")
         spec = ScheduleSpec.model_validate(merge_patch(current.spec, changes))
         if spec.notify is not None and spec.notify != current.notify:
             check_deployment(services, spec)
+        new = edited(current, spec, services.clock(), caller.actor)
+        if check is not None:
+            check(current, new)
         try:
             saved = services.store.save_schedule(
-                edited(current, spec, services.clock()),
-                expected_version=version,
-                planned_from=current.state.next_fire_at,
+                new, expected_version=version, planned_from=current.state.next_fire_at
             )
         except StateMoved:
             continue
@@ -141,27 +195,47 @@ def edit_schedule(
 
 
 def pause_schedule(
-    services: Services, schedule_id: str, note: str | None = None, *, expected_version: int | None = None
+    services: Services,
+    caller: Caller,
+    schedule_id: str,
+    note: str | None = None,
+    *,
+    expected_version: int | None = None,
 ) -> tuple[Schedule, int]:
     return edit_schedule(
-        services, schedule_id, {"enabled": False, "pause_note": note}, expected_version=expected_version
+        services,
+        caller,
+        schedule_id,
+        {"enabled": False, "pause_note": note},
+        expected_version=expected_version,
     )
 
 
 def resume_schedule(
-    services: Services, schedule_id: str, *, expected_version: int | None = None
+    services: Services, caller: Caller, schedule_id: str, *, expected_version: int | None = None
 ) -> tuple[Schedule, int]:
     """Enable again; the next fire is computed from now (the paused period is not caught up)."""
     return edit_schedule(
-        services, schedule_id, {"enabled": True, "pause_note": None}, expected_version=expected_version
+        services,
+        caller,
+        schedule_id,
+        {"enabled": True, "pause_note": None},
+        expected_version=expected_version,
     )
 
 
-def delete_schedule(services: Services, schedule_id: str, *, expected_version: int | None = None) -> None:
-    """Delete the schedule and its run records; ``ScheduleNotFound`` / ``VersionConflict``."""
-    if not SCHEDULE_ID_PATTERN.match(schedule_id):
-        raise ScheduleNotFound(schedule_id)
+def delete_schedule(
+    services: Services, caller: Caller, schedule_id: str, *, expected_version: int | None = None
+) -> None:
+    """Delete the schedule and its run records; ``ScheduleNotFound`` / ``VersionConflict`` / ``Forbidden``.
+
+    Read first to know its project; the project never changes, so the delete that follows is still about a
+    schedule the caller may change.
+    """
+    current, _ = get_schedule(services, caller, schedule_id)
+    check_writable(caller, current.project_id, ScheduleNotFound(schedule_id))
     services.store.delete_schedule(schedule_id, expected_version=expected_version)
+    log.info("schedule %s (project %s) deleted by %s", schedule_id, current.project_id, caller.actor)
 
 
 @dataclass(frozen=True)
@@ -205,17 +279,20 @@ def fire_times(
     )
 
 
-def preview(services: Services, spec: ScheduleSpec, count: int) -> FireTimes:
-    """The next fires of an unsaved spec, as if it were created now (jitter offsets known only with an id)."""
+def preview(services: Services, caller: Caller, spec: ScheduleSpec, count: int) -> FireTimes:
+    """The next fires of an unsaved spec, as if it were created now (any caller: nothing is read or kept;
+    jitter offsets are known only with an id)."""
     now = services.clock()
     check_deployment(services, spec)
     dated = spec.model_copy(update={"created_at": now, "updated_at": now})
     return fire_times(dated, now, count, known_id=spec.id is not None)
 
 
-def upcoming(services: Services, schedule_id: str, count: int) -> tuple[Schedule, FireTimes]:
+def upcoming(
+    services: Services, caller: Caller, schedule_id: str, count: int
+) -> tuple[Schedule, FireTimes]:
     """From the stored next fire while enabled; for a paused schedule, the fires it would have if resumed."""
-    schedule, _ = get_schedule(services, schedule_id)
+    schedule, _ = get_schedule(services, caller, schedule_id)
     nxt = schedule.state.next_fire_at
     if not schedule.enabled:
         return schedule, fire_times(schedule, services.clock(), count)
@@ -258,6 +335,7 @@ def pause_after_failures(services: Services, schedule_id: str, reason: str) -> S
                 "enabled": False,
                 "pause_note": note,
                 "updated_at": services.clock(),
+                "updated_by": SYSTEM.actor,
                 "state": schedule.state.model_copy(update={"next_fire_at": None}),
             }
         )

@@ -6,11 +6,12 @@ schedule's ``run_config`` over the deployment defaults in :class:`~agentcron.con
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from agentcron.application.access import check_visible
+from agentcron.domain.access import Caller
 from agentcron.domain.values import iso
 from agentcron.exceptions import SessionNotFound
 from agentcron.models import Message, ReasoningEffort, Run, Schedule, Session
@@ -20,16 +21,36 @@ if TYPE_CHECKING:
     from agentcron.config import Settings
 
 
-def get_session(services: Services, session_id: str) -> Session:
+PROJECT_KEY = "project_id"  # session metadata: the project of the run (of its schedule)
+
+
+def session_project(services: Services, session: Session) -> str | None:
+    """The project a transcript belongs to: its metadata's, else (a session written before projects) its
+    schedule's; None when neither is known (then only an administrator may read it)."""
+    project = session.metadata.get(PROJECT_KEY)
+    if project:
+        return project
+    schedule_id = session.metadata.get("created_by_schedule_id")
+    schedule = services.store.get_schedule(schedule_id) if schedule_id else None
+    return schedule.project_id if schedule is not None else None
+
+
+def get_session(services: Services, caller: Caller, session_id: str) -> Session:
+    """A run's transcript, served only to a caller who may see the run's project (else ``SessionNotFound``).
+
+    Session ids are random (``Services.new_id``, at least 122 random bits), so they cannot be guessed; the
+    project check stands whether or not an id leaked.
+    """
     session = services.sessions.load(session_id)
     if session is None:
         raise SessionNotFound(session_id)
+    project = session_project(services, session)
+    if project is None:
+        if not caller.is_admin:
+            raise SessionNotFound(session_id)
+    else:
+        check_visible(caller, project, SessionNotFound(session_id))
     return session
-
-
-def session_id_for(schedule_id: str, run_id: str) -> str:
-    """A run's session id: stable, so a redelivered message rewrites one session instead of orphaning one."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"agentcron:session:{schedule_id}/{run_id}"))
 
 
 @dataclass(frozen=True)
@@ -78,7 +99,13 @@ def previous_result_message(previous: Run, now: datetime) -> Message:
 
 
 def build_session(
-    schedule: Schedule, run: Run, resolved: ResolvedRunConfig, now: datetime, *, previous: Run | None = None
+    session_id: str,
+    schedule: Schedule,
+    run: Run,
+    resolved: ResolvedRunConfig,
+    now: datetime,
+    *,
+    previous: Run | None = None,
 ) -> Session:
     """The session a run starts from: a system message, then the task as the user message (when there is one).
 
@@ -87,7 +114,8 @@ def build_session(
     yesterday's result; ``metadata.previous_run_id`` names the run it came from.
 
     The metadata ties the session back to its schedule and run (only keys with a value are set), so sessions
-    can be listed per schedule without reading the runs table.
+    can be listed per schedule without reading the runs table; ``project_id`` decides who may read it.
+    ``session_id`` comes from the caller (a random id bound to the run before the session is saved).
     """
     system = resolved.system_prompt
     if resolved.workspace_path:
@@ -101,6 +129,7 @@ def build_session(
     if resolved.task_message:
         messages.append(Message(role="user", content=resolved.task_message, created_at=now))
     metadata = {
+        PROJECT_KEY: schedule.project_id,
         "created_by_schedule_id": schedule.id,
         "schedule_run_id": run.run_id,
         "schedule_name": schedule.name,
@@ -111,7 +140,7 @@ def build_session(
         "previous_run_id": previous.run_id if previous is not None else "",
     }
     return Session(
-        id=session_id_for(schedule.id, run.run_id),
+        id=session_id,
         title=f"{schedule.name} - {iso(run.scheduled_for)}",
         model=resolved.model,
         messages=messages,

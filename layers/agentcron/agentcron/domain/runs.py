@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import Field, field_validator
 
+from agentcron.domain.access import DEFAULT_PROJECT
 from agentcron.domain.values import DomainModel, to_utc
 
 class RunStatus(StrEnum):
@@ -92,6 +93,7 @@ class Run(DomainModel):
 
     run_id: str
     schedule_id: str
+    project_id: str = DEFAULT_PROJECT  # the schedule's
     scheduled_for: datetime
     claimed_at: datetime
     started_at: datetime | None = None
@@ -108,6 +110,10 @@ class Run(DomainModel):
     task_message: str | None = None  # run-now override of run_config.task_message
     cancel_requested: bool = False
     final_answer: str | None = None
+    created_by: str | None = None  # run-now, backfill: the principal id, or the run id of an agent
+    cancelled_by: str | None = None
+    # Schedules whose runs started this one through the scheduler tool, oldest first (the chain limit).
+    started_by_chain: list[str] = Field(default_factory=list)
 
     @field_validator("scheduled_for", "claimed_at", "started_at", "completed_at")
     @classmethod

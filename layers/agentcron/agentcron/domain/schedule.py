@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 
+from agentcron.domain.access import DEFAULT_PROJECT, PROJECT_ID_PATTERN, PROJECT_ID_RULE
 from agentcron.domain.exclusions import MAX_EXCLUSIONS, Exclusion
 from agentcron.domain.notify import NotifyConfig
 from agentcron.domain.policies import DstPolicy, MisfirePolicy, OverlapPolicy, RetryPolicy, RunOncePolicy
@@ -46,9 +47,11 @@ class RunLimits(DomainModel):
 
 
 class RunConfig(DomainModel):
-    """What a run does. Empty fields fall back to the deployment's defaults when the run starts."""
+    """What a run does. Empty fields fall back to the deployment's defaults when the run starts.
 
-    project_id: str | None = None
+    (The seed system kept the project here as ``run_config.project_id``; ScheduleSpec moves it to the top.)
+    """
+
     system_prompt: str | None = None
     task_message: str | None = None
     model: str | None = None  # "provider:model-id", e.g. "echo", "bedrock:amazon.nova-lite-v1:0"
@@ -86,10 +89,33 @@ def _coerce_tagged(value: Any) -> Any:
     return {"type": value} if isinstance(value, str) else value
 
 
+def _move_project(data: dict[str, Any]) -> dict[str, Any]:
+    """Accept the seed system's ``run_config.project_id``: it becomes the top-level ``project_id``.
+
+    Both given and different is refused (which one was meant cannot be known); ``None`` means the default.
+    """
+    config = data.get("run_config")
+    if isinstance(config, dict) and "project_id" in config:
+        config = dict(config)
+        nested = config.pop("project_id")
+        data["run_config"] = config
+        top = data.get("project_id")
+        if nested is not None:
+            if top is not None and top != nested:
+                raise ValueError(
+                    "run_config.project_id must equal project_id (the project is a top-level field)"
+                )
+            data["project_id"] = nested
+    if data.get("project_id") is None:
+        data.pop("project_id", None)
+    return data
+
+
 class ScheduleSpec(DomainModel):
     """What a user writes: when (trigger, timezone, window) and what (run_config), plus policies."""
 
     id: str | None = None  # None: the create use case gives it one
+    project_id: str = DEFAULT_PROJECT  # runs, sessions and events inherit it; it never changes
     name: str = Field(default="", validate_default=True)
     enabled: bool = True
     trigger: Trigger
@@ -101,6 +127,8 @@ class ScheduleSpec(DomainModel):
     run_config: RunConfig = Field(default_factory=RunConfig)
     created_at: datetime | None = None  # stamped by the use case that stores the spec
     updated_at: datetime | None = None
+    created_by: str | None = None  # stamped by the use cases: a principal id, or the run id of an agent
+    updated_by: str | None = None
     # agentcron additions
     dst_policy: DstPolicy = Field(default_factory=DstPolicy)
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
@@ -140,13 +168,20 @@ class ScheduleSpec(DomainModel):
         for key in ("run_config", "dst_policy", "retry_policy", "misfire_policy", "jitter_seconds"):
             if key in data and data[key] is None:
                 del data[key]
-        return data
+        return _move_project(data)
 
     @field_validator("id")
     @classmethod
     def _id(cls, v: str | None) -> str | None:
         if v is not None and not SCHEDULE_ID_PATTERN.match(v):
             raise ValueError("id must be 1-64 characters of letters, digits, '-' or '_'")
+        return v
+
+    @field_validator("project_id")
+    @classmethod
+    def _project(cls, v: str) -> str:
+        if not isinstance(v, str) or not PROJECT_ID_PATTERN.match(v):
+            raise ValueError(PROJECT_ID_RULE)
         return v
 
     @field_validator("name")

@@ -138,7 +138,7 @@ class ClaimsMixin(StoreBase):
                 f"a claim writes at most {TRANSACT_LIMIT - 1} records, the plan has {len(records)}"
             )
         for attempt in range(2):
-            runs = [self._planned_run(schedule.id, record, now) for record in records]
+            runs = [self._planned_run(schedule, record, now) for record in records]
             items = [{"Update": self._claim_update(schedule, version, plan, runs, records)}]
             items += [
                 {
@@ -171,6 +171,7 @@ class ClaimsMixin(StoreBase):
         records: list[PlannedRun],
     ) -> dict[str, Any]:
         update = Update()
+        update.set("project_id", schedule.project_id)  # a schedule stored before projects joins the index
         enabled = plan.enabled and plan.next_fire_at is not None
         for name, value in due_attributes(
             schedule.id, plan.next_fire_at if enabled else None, self.due_shards
@@ -199,11 +200,12 @@ class ClaimsMixin(StoreBase):
         return update.request(self.schedules_table, {"schedule_id": schedule.id})
 
     @staticmethod
-    def _planned_run(schedule_id: str, record: PlannedRun, now: datetime) -> Run:
+    def _planned_run(schedule: Schedule, record: PlannedRun, now: datetime) -> Run:
         terminal = record.status != RunStatus.queued
         return Run(
             run_id=record.run_id,
-            schedule_id=schedule_id,
+            schedule_id=schedule.id,
+            project_id=schedule.project_id,
             scheduled_for=record.scheduled_for,
             claimed_at=now,
             completed_at=now if terminal else None,

@@ -1,9 +1,10 @@
 """How schedules and runs are laid out as DynamoDB items, and the expression builder the store writes with.
 
-Schedules item: ``schedule_id``, ``version`` (optimistic concurrency), ``spec`` (ScheduleSpec JSON),
-``enabled`` (copy of spec.enabled), every ScheduleState field as a top-level attribute (ISO-8601 UTC strings,
-numbers) so run transitions can ADD counters without touching ``version``; ``next_fire_at`` (epoch ms) and
-``due_shard`` exist only while the schedule is enabled and has a next fire (sparse ``due`` index).
+Schedules item: ``schedule_id``, ``project_id`` (a copy of the spec's, the key of the ``project`` index; items
+written before projects lack it until their next write), ``version`` (optimistic concurrency), ``spec``
+(ScheduleSpec JSON), ``enabled`` (copy of spec.enabled), every ScheduleState field as a top-level attribute
+(ISO-8601 UTC strings, numbers) so run transitions can ADD counters without touching ``version``;
+``next_fire_at`` (epoch ms) and ``due_shard`` exist only while the schedule is enabled and has a next fire (sparse ``due`` index).
 
 Runs item: every Run field top-level (usage as ``input_tokens``/``output_tokens``); ``open_shard`` and
 ``open_until`` (epoch ms) only while queued or running (sparse ``open`` index); ``purge_at`` (epoch seconds,
@@ -52,6 +53,7 @@ RUN_TIMES = ("scheduled_for", "claimed_at", "started_at", "completed_at")
 RUN_FIELDS = (
     "run_id",
     "schedule_id",
+    "project_id",
     "status",
     "outcome_reason",
     "session_id",
@@ -63,6 +65,9 @@ RUN_FIELDS = (
     "task_message",
     "cancel_requested",
     "final_answer",
+    "created_by",
+    "cancelled_by",
+    "started_by_chain",
 )
 
 
@@ -134,15 +139,16 @@ def schedule_item(schedule: Schedule, version: int, due_shards: int) -> dict[str
     state = schedule.state
     item: dict[str, Any] = {
         "schedule_id": schedule.id,
+        "project_id": schedule.project_id,  # the key of the sparse ``project`` index
         "version": version,
-        "spec": schedule.spec.model_dump_json(),
+        "spec": spec_json(schedule.spec),
         "enabled": schedule.enabled,
     }
     for name in STATE_TIMES:
         value = getattr(state, name)
         item[name] = iso(value) if value is not None else None
     for name in STATE_COUNTS:
-        item[name] = getattr(state, name)
+        item[name] = getattr(state, name) or None  # a zero is left out: ADD starts from nothing, reads give 0
     item.update(due_attributes(schedule.id, state.next_fire_at if schedule.enabled else None, due_shards))
     return item
 
@@ -169,7 +175,10 @@ def schedule_from_item(item: dict[str, Any]) -> tuple[Schedule, int]:
 
 
 def spec_json(spec: ScheduleSpec) -> str:
-    return ScheduleSpec.model_validate(spec.model_dump(), context=STORED).model_dump_json()
+    """The stored spec: unset (null) fields left out, so a typical schedule item stays within one 1 KB write
+    unit (every claim and run transition writes it). Reading fills them back in. Validated leniently: a cron
+    stored under an older dialect is written back as it was (see ``STORED``)."""
+    return ScheduleSpec.model_validate(spec.model_dump(), context=STORED).model_dump_json(exclude_none=True)
 
 
 # --------------------------------------------------------------------------- runs

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from types import EllipsisType
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -147,7 +148,9 @@ class RunsMixin(StoreBase):
 
     # ------------------------------------------------------------------ transitions
 
-    def start_run(self, schedule_id: str, run_id: str, now: datetime, *, lease_seconds: int) -> Run | None:
+    def start_run(
+        self, schedule_id: str, run_id: str, now: datetime, *, lease_seconds: int, session_id: str | None = None
+    ) -> Run | None:
         """queued -> running (or take over a ``running`` run whose lease expired); None when not startable.
 
         Sets attempt + 1, ``started_at``, the lease ``open_until = now + lease_seconds`` and, on the first
@@ -171,11 +174,14 @@ class RunsMixin(StoreBase):
                     "attempt": run.attempt + 1,
                     "started_at": now,
                     "dispatch_lag_ms": run.dispatch_lag_ms if run.dispatch_lag_ms is not None else lag,
+                    "session_id": run.session_id or session_id,
                 }
             )
             update = Update()
             update.set("status", RunStatus.running.value).set("attempt", started.attempt)
             update.set("started_at", iso(now)).set("dispatch_lag_ms", started.dispatch_lag_ms)
+            if session_id is not None and run.session_id is None:
+                update.set("session_id", session_id)
             for name, value in self._open_attributes(run_id, now + timedelta(seconds=lease_seconds)).items():
                 update.set(name, value)
             update.when(f"{update.n('status')} = {update.v(run.status.value)}")
@@ -189,15 +195,16 @@ class RunsMixin(StoreBase):
                 return started
         return None
 
-    def start_queued(self, run: Run, now: datetime, *, lease_seconds: int) -> Run | None:
+    def start_queued(self, run: Run, now: datetime, *, lease_seconds: int, session_id: str) -> Run | None:
         """Start ``run`` as its message knows it (queued, at its attempt, not cancelled): one conditional
         transaction, no read. None when the stored run is not in that state any more; :meth:`start_run`
-        then reads it and decides. Same writes as :meth:`start_run`'s queued -> running.
+        then reads it and decides. Same writes as :meth:`start_run`'s queued -> running, ``session_id``
+        included (kept when the run has one: the condition on the attempt makes it the message's).
         """
         lag = max(0, epoch_ms(now) - epoch_ms(run.scheduled_for))
         update = Update()
         update.set("status", RunStatus.running.value).set("attempt", run.attempt + 1).set("started_at", iso(now))
-        update.set_if_absent("dispatch_lag_ms", lag)
+        update.set_if_absent("dispatch_lag_ms", lag).set_if_absent("session_id", session_id)
         for name, value in self._open_attributes(run.run_id, now + timedelta(seconds=lease_seconds)).items():
             update.set(name, value)
         update.when(f"{update.n('status')} = {update.v(RunStatus.queued.value)}")
@@ -213,6 +220,7 @@ class RunsMixin(StoreBase):
                 "attempt": run.attempt + 1,
                 "started_at": now,
                 "dispatch_lag_ms": run.dispatch_lag_ms if run.dispatch_lag_ms is not None else lag,
+                "session_id": run.session_id or session_id,
             }
         )
 
@@ -222,9 +230,11 @@ class RunsMixin(StoreBase):
         if not self._update_run(schedule_id, run_id, update):
             raise RunNotFound(schedule_id, run_id)
 
-    def request_cancel(self, schedule_id: str, run_id: str) -> bool:
-        """Flag an open run for cancellation (the executor checks the flag); False when it is not open."""
-        update = Update().set("cancel_requested", True)
+    def request_cancel(self, schedule_id: str, run_id: str, *, by: str | None = None) -> bool:
+        """Flag an open run for cancellation (the executor checks the flag); False when it is not open.
+
+        ``by`` (who asked) is recorded as ``cancelled_by``."""
+        update = Update().set("cancel_requested", True).set("cancelled_by", by)
         queued, running = update.v(RunStatus.queued.value), update.v(RunStatus.running.value)
         update.when(f"{update.n('status')} IN ({queued}, {running})")
         return self._update_run(schedule_id, run_id, update)
@@ -240,13 +250,14 @@ class RunsMixin(StoreBase):
         usage: TokenUsage | None = None,
         final_answer: str | None = None,
         if_lease_expired: bool = False,
-        session_id: str | None = None,
+        session_id: str | None | EllipsisType = ...,
         expected: Run | None = None,
     ) -> Run | None:
         """An open run becomes terminal ``status``; None (and nothing changes) when it is already terminal.
 
         ``expected``: the run as the caller knows it (its status and attempt); the first try writes without
-        reading it, and only a failed condition leads to a read. ``session_id`` is recorded with the outcome.
+        reading it, and only a failed condition leads to a read. ``session_id`` is recorded with the outcome (None:
+        the run has no transcript, and the id its start reserved is dropped; unset: left as it is).
 
         ``if_lease_expired`` (the reaper): only while the run's deadline ``open_until`` is still ``<= now``,
         so a lease renewed in the meantime keeps a live run alive (None is returned).
@@ -273,7 +284,7 @@ class RunsMixin(StoreBase):
             if not run.status.can_become(status):
                 return None  # terminal means terminal
             changes: dict[str, Any] = {"status": status, "completed_at": now}
-            if session_id is not None:
+            if session_id is not ...:
                 changes["session_id"] = session_id
             if run.started_at is not None:
                 changes["execution_duration_ms"] = max(0, epoch_ms(now) - epoch_ms(run.started_at))
@@ -291,8 +302,8 @@ class RunsMixin(StoreBase):
             update.set("input_tokens", finished.usage.input_tokens)
             update.set("output_tokens", finished.usage.output_tokens)
             update.set("purge_at", self._purge_at(now)).remove("open_shard").remove("open_until")
-            if session_id is not None:
-                update.set("session_id", session_id)
+            if session_id is not ...:
+                update.set("session_id", session_id)  # None removes it
             update.when(f"{update.n('status')} = {update.v(run.status.value)}")
             update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
             if if_lease_expired:
@@ -318,6 +329,17 @@ class RunsMixin(StoreBase):
         if usage is not None:
             counters.add("input_tokens", usage.input_tokens).add("output_tokens", usage.output_tokens)
         return counters
+
+    def count_agent_create(self, schedule_id: str, run_id: str, *, limit: int) -> bool:
+        """Count one schedule creation by the run's scheduler tool, unless it made ``limit`` already (False).
+
+        A counter on the run record, so the cap holds across the run's invocations, retries and continuations.
+        """
+        update = Update().add("scheduler_creates", 1)
+        name = update.n("scheduler_creates")
+        update.when(f"attribute_exists({update.n('run_id')})")
+        update.when(f"attribute_not_exists({name}) OR {name} < {update.v(limit)}")
+        return self._update_run(schedule_id, run_id, update)
 
     # ------------------------------------------------------------------ outbox and reaper
 

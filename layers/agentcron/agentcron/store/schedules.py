@@ -9,12 +9,14 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from agentcron.exceptions import ScheduleExists, ScheduleNotFound, StateMoved, VersionConflict
+from agentcron.exceptions import InvalidInput, ScheduleExists, ScheduleNotFound, StateMoved, VersionConflict
 from agentcron.models import Schedule
 from agentcron.store.base import StoreBase, condition_failed
 from agentcron.store.codec import (
     Update,
+    decode_cursor,
     due_attributes,
+    encode_cursor,
     epoch_ms,
     schedule_from_item,
     schedule_item,
@@ -68,6 +70,7 @@ class SchedulesMixin(StoreBase):
         touched (transitions own them). Returns the schedule as stored.
         """
         update = Update().set("spec", spec_json(schedule.spec)).set("enabled", schedule.enabled)
+        update.set("project_id", schedule.project_id)  # (items written before projects get it here)
         update.set("version", expected_version + 1)
         nxt = schedule.state.next_fire_at if schedule.enabled else None
         for name, value in due_attributes(schedule.id, nxt, self.due_shards).items():
@@ -148,5 +151,73 @@ class SchedulesMixin(StoreBase):
         if enabled is not None:
             request["FilterExpression"] = "enabled = :enabled"
             request["ExpressionAttributeValues"] = {":enabled": {"BOOL": enabled}}
+        start = decode_cursor(cursor)
+        if start is not None and set(start) != {"schedule_id"}:
+            raise InvalidInput("cursor is not valid", field="cursor")  # a cursor of a project listing
         page = self._collect("scan", request, limit=limit, cursor=cursor, key=("schedule_id",))
         return [schedule_from_item(item)[0] for item in page.items], page.cursor
+
+    def list_project_schedules(
+        self, projects: list[str], *, enabled: bool | None = None, limit: int = 50, cursor: str | None = None
+    ) -> tuple[list[Schedule], str | None]:
+        """A page of the schedules of ``projects`` (in that order, each by id) from the sparse ``project``
+        index (keys only: it is never rewritten by claims or run counters), then the items themselves.
+
+        The cursor is the last key returned (``project_id``, ``schedule_id``); one naming a project not in
+        ``projects`` starts at the next listed project, so a cursor can never open another project.
+        """
+        start = decode_cursor(cursor)
+        if start is not None and set(start) != {"project_id", "schedule_id"}:
+            raise InvalidInput("cursor is not valid", field="cursor")
+        after = start["project_id"].get("S", "") if start else None
+        out: list[Schedule] = []
+        for project in projects:
+            if after is not None and project < after:
+                continue
+            exclusive = start if start is not None and project == after else None
+            while True:
+                request: dict[str, Any] = {
+                    "TableName": self.schedules_table,
+                    "IndexName": "project",
+                    "KeyConditionExpression": "project_id = :project",
+                    "ExpressionAttributeValues": {":project": {"S": project}},
+                    "Limit": max(limit - len(out), 1) if enabled is None else 100,
+                }
+                if exclusive:
+                    request["ExclusiveStartKey"] = exclusive
+                response = self.client.query(**request)
+                keys = [item["schedule_id"]["S"] for item in response.get("Items") or []]
+                for schedule in self._get_schedules(keys):
+                    if enabled is not None and schedule.enabled != enabled:
+                        continue
+                    out.append(schedule)
+                    if len(out) == limit:
+                        last = {"project_id": {"S": project}, "schedule_id": {"S": schedule.id}}
+                        return out, encode_cursor(last)
+                exclusive = response.get("LastEvaluatedKey")
+                if not exclusive:
+                    break
+        return out, None
+
+    def _get_schedules(self, schedule_ids: list[str]) -> list[Schedule]:
+        """The schedules of ``schedule_ids`` still there, in that order (strongly consistent)."""
+        keys = [{"schedule_id": {"S": schedule_id}} for schedule_id in schedule_ids]
+        items = self._batch_get(self.schedules_table, keys)
+        found = {schedule.id: schedule for schedule in (schedule_from_item(item)[0] for item in items)}
+        return [found[schedule_id] for schedule_id in schedule_ids if schedule_id in found]
+
+    def count_project_schedules(self, project_id: str, *, up_to: int) -> int:
+        """How many schedules ``project_id`` holds, counting no further than ``up_to`` (the project index)."""
+        request: dict[str, Any] = {
+            "TableName": self.schedules_table,
+            "IndexName": "project",
+            "KeyConditionExpression": "project_id = :project",
+            "ExpressionAttributeValues": {":project": {"S": project_id}},
+            "Select": "COUNT",
+        }
+        count = 0
+        for page in self._pages("query", request):
+            count += int(page.get("Count") or 0)
+            if count >= up_to:
+                break
+        return count

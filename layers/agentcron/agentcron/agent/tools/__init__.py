@@ -16,11 +16,13 @@ from agentcron.agent.tools.base import Tool, ToolBox, as_text, schema_of
 from agentcron.agent.tools.clock import CurrentTime
 from agentcron.agent.tools.http_fetch import Fetcher, HttpFetch
 from agentcron.agent.tools.scheduler import Scheduler, SchedulerScope
+from agentcron.domain.access import DEFAULT_PROJECT
 from agentcron.exceptions import AgentcronError
 from agentcron.clock import utcnow
 
 if TYPE_CHECKING:
     from agentcron.application.services import Services
+    from agentcron.models import RunLimits
 
 TOOL_NAMES = ("current_time", "http_fetch", "scheduler")
 DEFAULT_TOOLS = ("current_time", "http_fetch")
@@ -37,13 +39,19 @@ class UnknownTool(AgentcronError):
 
 @dataclass
 class ToolContext:
-    """What the built-in tools need from the run they serve: its ids and the deployment's use cases."""
+    """What the built-in tools need from the run they serve: its ids, project and grants (what the
+    ``scheduler`` tool may not exceed), and the deployment's use cases."""
 
     schedule_id: str
     run_id: str
     services: Services | None = None  # None: no ``scheduler`` tool (it needs the use cases)
     fetcher: Fetcher = field(default_factory=Fetcher)
     clock: Callable[[], datetime] | None = None  # default: the services' clock, else the wall clock
+    project_id: str = DEFAULT_PROJECT
+    run_model: str | None = None  # the model the run resolved to
+    run_tools: list[str] | None = None  # the run's run_config.tools (None: the default tools)
+    run_limits: RunLimits | None = None  # None: the defaults
+    chain: list[str] = field(default_factory=list)  # schedules whose runs started this run (oldest first)
 
     def now(self) -> datetime:
         if self.clock is not None:
@@ -69,7 +77,7 @@ def build_tools(names: list[str] | None, context: ToolContext) -> ToolBox:
         elif name == "http_fetch":
             tools.append(HttpFetch(context.fetcher))
         elif name == "scheduler" and context.services is not None:
-            scope = SchedulerScope(schedule_id=context.schedule_id, run_id=context.run_id)
+            scope = SchedulerScope.for_run(context, context.services.settings, DEFAULT_TOOLS)
             tools.append(Scheduler(context.services, scope))
     return ToolBox(tools)
 

@@ -128,6 +128,8 @@ def schedule_reply(status: int, schedule: Schedule, version: int) -> Response:
 
 _ERRORS = {
     400: "Invalid input: `error.field` names the offending field",
+    401: "No verified bearer JWT (JWT mode)",
+    403: "The caller may not do this: read-only (no agentcron/write scope), or a project not granted",
     404: "No such schedule, run or session",
     409: "Concurrent edit (ETag/If-Match) or a resource in the wrong state",
     422: "Idempotency-Key already used for a different request",
@@ -143,14 +145,15 @@ _ETAG = {
 def responses(
     success: int, description: str, model: Any = None, *errors: int, etag_header: bool = False
 ) -> dict:
-    """The ``responses`` of a route: its success body and the error statuses it can answer."""
+    """The ``responses`` of a route: its success body and the error statuses it can answer (every route may
+    answer 401 and 403: who calls is checked on each)."""
     ok: dict[str, Any] = {"description": description}
     if model is not None:
         ok["content"] = {"application/json": {"model": model}}
     if etag_header:
         ok["headers"] = _ETAG
     out: dict[int, Any] = {success: ok}
-    for status in errors:
+    for status in sorted({*errors, 401, 403}):
         out[status] = {
             "description": _ERRORS[status],
             "content": {"application/json": {"model": ErrorResponse}},

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from agentcron.api.dependencies import IdempotencyDep, JsonBody, ServicesDep
+from agentcron.api.dependencies import CallerDep, IdempotencyDep, JsonBody, ServicesDep
 from agentcron.api.errors import ApiError
 from agentcron.api.idempotency import Outcome, read_key
 from agentcron.api.routes.common import (
@@ -29,6 +29,7 @@ from agentcron.api.routes.common import (
 from agentcron.api.schemas import BackfillRequest, BackfillResponse, RunList, RunNowRequest, RunNowResponse
 from agentcron.application import Services, schedules
 from agentcron.application import runs as use_cases
+from agentcron.domain.access import Caller
 from agentcron.models import Run, RunStatus
 
 TAGS = ["runs"]
@@ -36,9 +37,12 @@ TAGS = ["runs"]
 router = APIGatewayHttpRouter()
 
 
-def _run_now(services: Services, schedule_id: str, options: RunNowRequest, key: str | None) -> Outcome:
+def _run_now(
+    services: Services, caller: Caller, schedule_id: str, options: RunNowRequest, key: str | None
+) -> Outcome:
     run = use_cases.run_now(
         services,
+        caller,
         schedule_id,
         request_id=key,
         task_message=options.task_message,
@@ -60,6 +64,7 @@ def _run_now(services: Services, schedule_id: str, options: RunNowRequest, key: 
 def run_now(
     schedule_id: str,
     services: ServicesDep,
+    caller: CallerDep,
     idempotency: IdempotencyDep,
     raw_body: JsonBody,
     request: Annotated[RunNowRequest | None, Body()] = None,
@@ -72,7 +77,8 @@ def run_now(
         "run_now",
         key,
         {"schedule_id": schedule_id, "body": raw_body},
-        lambda: _run_now(services, schedule_id, options, key),
+        lambda: _run_now(services, caller, schedule_id, options, key),
+        principal=caller.principal,
     )
     return reply_outcome(outcome)
 
@@ -87,11 +93,11 @@ def run_now(
     responses=responses(202, "The runs are recorded and queued", BackfillResponse, 400, 404),
 )
 def backfill(
-    schedule_id: str, request: Annotated[BackfillRequest, Body()], services: ServicesDep
+    schedule_id: str, request: Annotated[BackfillRequest, Body()], services: ServicesDep, caller: CallerDep
 ) -> Response[BackfillResponse]:
     check_schedule_id(schedule_id)
     enqueued_at = services.clock()
-    result = use_cases.backfill(services, schedule_id, request.start_at, request.end_at)
+    result = use_cases.backfill(services, caller, schedule_id, request.start_at, request.end_at)
     body = BackfillResponse(
         schedule_id=schedule_id,
         created=[run.run_id for run in result.created],
@@ -110,6 +116,7 @@ def backfill(
 def list_runs(
     schedule_id: str,
     services: ServicesDep,
+    caller: CallerDep,
     status: Annotated[RunStatus | None, Query(description="Only runs in this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
@@ -118,9 +125,11 @@ def list_runs(
     try:
         check_cursor(cursor, {"schedule_id": schedule_id, "run_id": None})
     except ApiError:
-        schedules.get_schedule(services, schedule_id)  # an unknown schedule is a 404 before a bad cursor
+        schedules.get_schedule(services, caller, schedule_id)  # an unknown schedule: 404 before a bad cursor
         raise
-    runs, next_cursor = use_cases.list_runs(services, schedule_id, status=status, limit=limit, cursor=cursor)
+    runs, next_cursor = use_cases.list_runs(
+        services, caller, schedule_id, status=status, limit=limit, cursor=cursor
+    )
     return reply(HTTPStatus.OK, RunList(schedule_id=schedule_id, runs=runs, next_cursor=next_cursor))
 
 
@@ -130,10 +139,10 @@ def list_runs(
     tags=TAGS,
     responses=responses(200, "The run", Run, 404),
 )
-def get_run(schedule_id: str, run_id: str, services: ServicesDep) -> Response[Run]:
+def get_run(schedule_id: str, run_id: str, services: ServicesDep, caller: CallerDep) -> Response[Run]:
     check_schedule_id(schedule_id)
     check_run_id(schedule_id, run_id)
-    return reply(HTTPStatus.OK, use_cases.get_run(services, schedule_id, run_id))
+    return reply(HTTPStatus.OK, use_cases.get_run(services, caller, schedule_id, run_id))
 
 
 _CANCEL_RESPONSES = responses(200, "Cancelled at once (the run had not started)", Run, 404, 409)
@@ -151,8 +160,8 @@ _CANCEL_RESPONSES[202] = {
     tags=TAGS,
     responses=_CANCEL_RESPONSES,
 )
-def cancel_run(schedule_id: str, run_id: str, services: ServicesDep) -> Response[Run]:
+def cancel_run(schedule_id: str, run_id: str, services: ServicesDep, caller: CallerDep) -> Response[Run]:
     check_schedule_id(schedule_id)
     check_run_id(schedule_id, run_id)
-    run, at_once = use_cases.cancel_run(services, schedule_id, run_id)
+    run, at_once = use_cases.cancel_run(services, caller, schedule_id, run_id)
     return reply(HTTPStatus.OK if at_once else HTTPStatus.ACCEPTED, run)

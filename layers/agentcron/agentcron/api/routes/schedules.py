@@ -15,7 +15,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from agentcron.api.dependencies import IdempotencyDep, JsonBody, ServicesDep
+from agentcron.api.dependencies import CallerDep, IdempotencyDep, JsonBody, ServicesDep
+from agentcron.api.errors import ApiError, bad_request
 from agentcron.api.idempotency import REPLAYED_HEADER, Outcome, derived_schedule_id, read_key
 from agentcron.api.routes.common import (
     IdempotencyKey,
@@ -32,6 +33,7 @@ from agentcron.api.routes.common import (
 from agentcron.api.schemas import MAX_UPCOMING, FireTimes, PauseRequest, ScheduleList, ScheduleView
 from agentcron.application import Services
 from agentcron.application import schedules as use_cases
+from agentcron.domain.access import PROJECT_ID_PATTERN, PROJECT_ID_RULE, Caller
 from agentcron.models import ScheduleSpec
 
 TAGS = ["schedules"]
@@ -40,10 +42,10 @@ Count = Annotated[int, Query(ge=1, le=MAX_UPCOMING, description="How many fire t
 router = APIGatewayHttpRouter()
 
 
-def _create(services: Services, spec: ScheduleSpec, key: str | None) -> Outcome:
+def _create(services: Services, caller: Caller, spec: ScheduleSpec, key: str | None) -> Outcome:
     """Create ``spec``; under a key without an id, the key's derived id (an earlier try's schedule is replayed)."""
     created = use_cases.create_schedule(
-        services, spec, derived_id=derived_schedule_id(key) if key is not None else None
+        services, caller, spec, derived_id=derived_schedule_id(key) if key is not None else None
     )
     headers = {"Location": f"/schedules/{created.schedule.id}", "ETag": etag(created.version)}
     if created.replayed:
@@ -60,12 +62,23 @@ def _create(services: Services, spec: ScheduleSpec, key: str | None) -> Outcome:
 )
 def list_schedules(
     services: ServicesDep,
+    caller: CallerDep,
     enabled: Annotated[bool | None, Query(description="Only enabled (true) or paused (false) ones.")] = None,
+    project_id: Annotated[
+        str | None, Query(description="Only this project's schedules (none when it is not yours).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> Response[ScheduleList]:
-    check_cursor(cursor, {"schedule_id": None})
-    schedules, next_cursor = use_cases.list_schedules(services, enabled=enabled, limit=limit, cursor=cursor)
+    if project_id is not None and not PROJECT_ID_PATTERN.match(project_id):
+        raise bad_request(PROJECT_ID_RULE, field="project_id")
+    try:  # a cursor of the whole table, or of the project index
+        check_cursor(cursor, {"schedule_id": None})
+    except ApiError:
+        check_cursor(cursor, {"project_id": None, "schedule_id": None})
+    schedules, next_cursor = use_cases.list_schedules(
+        services, caller, project_id=project_id, enabled=enabled, limit=limit, cursor=cursor
+    )
     body = ScheduleList(schedules=[view(s, None) for s in schedules], next_cursor=next_cursor)
     return reply(HTTPStatus.OK, body)
 
@@ -81,12 +94,19 @@ def list_schedules(
 def create_schedule(
     spec: Annotated[ScheduleSpec, Body()],
     services: ServicesDep,
+    caller: CallerDep,
     idempotency: IdempotencyDep,
     raw_body: JsonBody,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[ScheduleView]:
     key = read_key(idempotency_key)
-    outcome = idempotency.run("create_schedule", key, raw_body, lambda: _create(services, spec, key))
+    outcome = idempotency.run(
+        "create_schedule",
+        key,
+        raw_body,
+        lambda: _create(services, caller, spec, key),
+        principal=caller.principal,
+    )
     return reply_outcome(outcome)
 
 
@@ -97,9 +117,9 @@ def create_schedule(
     responses=responses(200, "The next fire times (nothing is saved)", FireTimes, 400),
 )
 def preview(
-    spec: Annotated[ScheduleSpec, Body()], services: ServicesDep, count: Count = 10
+    spec: Annotated[ScheduleSpec, Body()], services: ServicesDep, caller: CallerDep, count: Count = 10
 ) -> Response[FireTimes]:
-    found = use_cases.preview(services, spec, count)
+    found = use_cases.preview(services, caller, spec, count)
     body = FireTimes.of(found, timezone=spec.timezone or "UTC", enabled=spec.enabled)
     return reply(HTTPStatus.OK, body)
 
@@ -110,8 +130,8 @@ def preview(
     tags=TAGS,
     responses=responses(200, "The schedule", ScheduleView, 404, etag_header=True),
 )
-def get_schedule(schedule_id: str, services: ServicesDep) -> Response[ScheduleView]:
-    return schedule_reply(HTTPStatus.OK, *use_cases.get_schedule(services, schedule_id))
+def get_schedule(schedule_id: str, services: ServicesDep, caller: CallerDep) -> Response[ScheduleView]:
+    return schedule_reply(HTTPStatus.OK, *use_cases.get_schedule(services, caller, schedule_id))
 
 
 @router.patch(
@@ -126,10 +146,11 @@ def update_schedule(
     schedule_id: str,
     changes: Annotated[dict[str, Any], Body(description="Any subset of the ScheduleSpec fields.")],
     services: ServicesDep,
+    caller: CallerDep,
     if_match_header: IfMatch = None,
 ) -> Response[ScheduleView]:
     expected = if_match(if_match_header)
-    edited = use_cases.edit_schedule(services, schedule_id, changes, expected_version=expected)
+    edited = use_cases.edit_schedule(services, caller, schedule_id, changes, expected_version=expected)
     return schedule_reply(HTTPStatus.OK, *edited)
 
 
@@ -139,8 +160,10 @@ def update_schedule(
     tags=TAGS,
     responses=responses(204, "Deleted", None, 404, 409),
 )
-def delete_schedule(schedule_id: str, services: ServicesDep, if_match_header: IfMatch = None):  # no body
-    use_cases.delete_schedule(services, schedule_id, expected_version=if_match(if_match_header))
+def delete_schedule(  # no body
+    schedule_id: str, services: ServicesDep, caller: CallerDep, if_match_header: IfMatch = None
+):
+    use_cases.delete_schedule(services, caller, schedule_id, expected_version=if_match(if_match_header))
     return Response(status_code=HTTPStatus.NO_CONTENT, body=None, content_type=None)
 
 
@@ -153,11 +176,13 @@ def delete_schedule(schedule_id: str, services: ServicesDep, if_match_header: If
 def pause(
     schedule_id: str,
     services: ServicesDep,
+    caller: CallerDep,
     request: Annotated[PauseRequest | None, Body()] = None,
     if_match_header: IfMatch = None,
 ) -> Response[ScheduleView]:
     note = request.note if request else None
-    paused = use_cases.pause_schedule(services, schedule_id, note, expected_version=if_match(if_match_header))
+    expected = if_match(if_match_header)
+    paused = use_cases.pause_schedule(services, caller, schedule_id, note, expected_version=expected)
     return schedule_reply(HTTPStatus.OK, *paused)
 
 
@@ -168,9 +193,10 @@ def pause(
     responses=responses(200, "The resumed schedule", ScheduleView, 400, 404, 409, etag_header=True),
 )
 def resume(
-    schedule_id: str, services: ServicesDep, if_match_header: IfMatch = None
+    schedule_id: str, services: ServicesDep, caller: CallerDep, if_match_header: IfMatch = None
 ) -> Response[ScheduleView]:
-    resumed = use_cases.resume_schedule(services, schedule_id, expected_version=if_match(if_match_header))
+    expected = if_match(if_match_header)
+    resumed = use_cases.resume_schedule(services, caller, schedule_id, expected_version=expected)
     return schedule_reply(HTTPStatus.OK, *resumed)
 
 
@@ -182,8 +208,10 @@ def resume(
     tags=TAGS,
     responses=responses(200, "The next fire times", FireTimes, 400, 404),
 )
-def upcoming(schedule_id: str, services: ServicesDep, count: Count = 10) -> Response[FireTimes]:
-    schedule, found = use_cases.upcoming(services, schedule_id, count)
+def upcoming(
+    schedule_id: str, services: ServicesDep, caller: CallerDep, count: Count = 10
+) -> Response[FireTimes]:
+    schedule, found = use_cases.upcoming(services, caller, schedule_id, count)
     body = FireTimes.of(
         found, schedule_id=schedule.id, timezone=schedule.timezone or "UTC", enabled=schedule.enabled
     )

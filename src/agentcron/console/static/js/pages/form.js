@@ -172,7 +172,9 @@ export async function formPage(main, ctx) {
   const limits = rc.limits || {};
   const task = h("textarea", { rows: 3, value: text(rc.task_message) });
   const model = h("input", { type: "text", value: text(rc.model), autocomplete: "off", placeholder: "deployment default (e.g. echo)", spellcheck: "false" });
-  const project = h("input", { type: "text", value: text(rc.project_id), autocomplete: "off", placeholder: "default" });
+  // The project is a top-level field (older specs kept it as run_config.project_id); it never changes.
+  const project = h("input", { type: "text", value: text(start.project_id || rc.project_id), autocomplete: "off", placeholder: "default" });
+  if (editing) project.readOnly = true;
   const tools = h("input", {
     type: "text", autocomplete: "off", spellcheck: "false", placeholder: "model default",
     value: rc.tools === null || rc.tools === undefined ? "" : rc.tools.length ? rc.tools.join(", ") : "none",
@@ -222,7 +224,7 @@ export async function formPage(main, ctx) {
       field("Task", task, { key: "run_config.task_message", wide: true, hint: "the user message of each run's session" }),
       h("div", { class: "row" },
         field("Model", model, { key: "run_config.model", hint: "provider:model-id, or echo" }),
-        field("Project", project, { key: "run_config.project_id" })),
+        field("Project", project, { key: "project_id", keys: ["run_config.project_id"], hint: editing ? "a schedule stays in its project" : undefined })),
       field("Tools", tools, { key: "run_config.tools", hint: "comma-separated; empty: the model's default tools; none: no tools" }),
       h("div", { class: "field" }, h("label", { class: "check", for: auto.id }, auto, "Auto-execute (run the agent; otherwise a run only prepares the session)"), autoError),
       field("System prompt", system, { key: "run_config.system_prompt", wide: true }),
@@ -289,6 +291,7 @@ export async function formPage(main, ctx) {
     const limitValues = { max_rounds: num(rounds.value), max_total_tokens: num(maxTokens.value), max_duration_seconds: num(maxSeconds.value) };
     const spec = {
       name: nameInput.value.trim() || (forPreview ? "preview" : ""),
+      project_id: orNull(project.value),
       trigger,
       timezone: orNull(zoneInput.value),
       ...window,
@@ -298,7 +301,6 @@ export async function formPage(main, ctx) {
       run_config: {
         task_message: orNull(task.value),
         model: orNull(model.value),
-        project_id: orNull(project.value),
         system_prompt: orNull(system.value),
         tools: !toolText ? null : toolText.toLowerCase() === "none" ? [] : toolText.split(/\s*,\s*/).filter(Boolean),
         auto_execute: auto.checked,
