@@ -28,6 +28,7 @@ BENCHMARKS = {
     "throughput": "bench.throughput",
     "apscheduler": "bench.vs_apscheduler",
     "soak": "bench.soak",
+    "light": "bench.light",
     "history": "bench.history",
     "cost": "bench.cost",
 }
@@ -263,6 +264,22 @@ def _soak(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _light(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "offered_runs_per_second": config.get("offered_runs_per_second"),
+        "seconds": config.get("seconds"),
+        "runs": f["runs"],
+        "statuses": f["statuses"],
+        "missed_or_skipped": f["missed_or_skipped"],
+        "dispatch_lag_ms_p50": f["dispatch_lag_ms"].get("p50"),
+        "dispatch_lag_ms_p99": f["dispatch_lag_ms"].get("p99"),
+        "slot_to_claim_ms_p99": f["slot_to_claim_ms"].get("p99"),
+        "lag_p99_target_ms": f["lag_p99_target_ms"],
+        "lag_p99_within_target": f["lag_p99_within_target"],
+        "lag_p99_worst_minute_ms": f["lag_p99_worst_minute_ms"],
+    }
+
+
 def _history(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     return {
         "runs_per_burst": config.get("runs_per_burst"),
@@ -322,6 +339,7 @@ KEY_FIGURES = {
     "throughput": _throughput,
     "apscheduler": _apscheduler,
     "soak": _soak,
+    "light": _light,
     "history": _history,
     "cost": _cost,
 }

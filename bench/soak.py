@@ -45,6 +45,7 @@ def run(
     schedules: int = SCHEDULES,
     executors: int = EXECUTORS,
     executor_processes: int = EXECUTOR_PROCESSES,
+    name: str = NAME,
 ) -> dict[str, Any]:
     fake_aws_env()
     seconds = seconds or (QUICK_SECONDS if quick else FULL_SECONDS)
@@ -81,7 +82,7 @@ def run(
     executor_calls, _ = stack.executor_calls()
     logging.disable(logging.CRITICAL)
     return _report(records, start, end, seconds, schedules, rate, executors, executor_processes, minutes_cpu,
-                   cpu, errors, executor_calls)  # fmt: skip
+                   cpu, errors, executor_calls, name=name)  # fmt: skip
 
 
 def _minute(at: datetime, start: datetime) -> int:
@@ -101,6 +102,7 @@ def _report(
     cpu: dict[str, float],
     errors: list[str],
     executor_calls: Counter[str],
+    name: str = NAME,
 ) -> dict[str, Any]:
     in_window = [r for r in records if start <= r.scheduled_for < end]
     statuses = Counter(str(getattr(r.status, "value", r.status)) for r in in_window)
@@ -135,7 +137,7 @@ def _report(
     full = [row for row in minutes if row["runs_offered"]]
     never_started = sum(1 for r in in_window if r.started_at is None)
     return {
-        "name": NAME,
+        "name": name,
         "config": {
             "schedules": schedules,
             "periods_seconds": list(PERIODS),
@@ -176,10 +178,9 @@ def _report(
             "recorded it) p50/p99 of those slots, runs finished in that minute (completed_at), and the CPU "
             "all the stack's processes used in that minute per run finished. The first minute includes "
             "the claim loop's and the workers' first invocations.",
-            f"The claim loop sweeps every {SWEEP_SECONDS} s inside each once-a-minute claim invocation, and "
-            "the claim handler stops sweeping SweepSeconds + 10 s before its 60 s timeout: slots that fall in "
-            "that gap wait for the next invocation (slot_to_claim_ms), and a schedule that missed two slots "
-            "there has one recorded `missed` (misfire policy run_once) or `skipped` (overlap queue_one). "
+            "The claim clock sweeps at each next fire (its sleeps capped at SweepSeconds, "
+            f"{SWEEP_SECONDS} s here) and each once-a-minute invocation stays awake past the next one's start, "
+            "so slot_to_claim_ms is the claim's own delay (the sweep's duration, moto's); "
             "claimed_to_started_ms is the rest of the lag: the queue, the executors, moto.",
             "The local stack as `make run` starts it (moto servers in processes of their own, executor "
             "worker processes); history grows by every run, as the runs table keeps them.",

@@ -114,7 +114,9 @@ def test_importtime_profile_sums_self_time_per_package_and_lists_direct_imports(
 def test_selection_adds_what_a_benchmark_needs_and_refuses_unknown_names() -> None:
     assert selected(["apscheduler"]) == ["throughput", "apscheduler"]
     assert selected(["cost,claim"]) == ["claim", "cost"]
-    assert selected([]) == ["claim", "coldstart", "throughput", "apscheduler", "soak", "history", "cost"]
+    assert selected([]) == [
+        "claim", "coldstart", "throughput", "apscheduler", "soak", "light", "history", "cost"
+    ]
     with pytest.raises(ValueError, match="unknown benchmark"):
         selected(["nope"])
     summary = summarize(
