@@ -471,6 +471,11 @@ def test_upcoming_lists_the_next_fires_from_the_stored_next_fire(api: Api) -> No
         "timezone": "Europe/Paris",
         "enabled": True,
         "fire_times": ["2026-03-02T08:00:00Z", "2026-03-03T08:00:00Z", "2026-03-04T08:00:00Z"],
+        # issue 14's features, unused by this schedule
+        "jitter_seconds": None,
+        "jitter_windows": None,
+        "excluded": None,
+        "remaining_runs": None,
     }
     assert len(api.call("upcoming", query={}).body["fire_times"]) == 10
     for count in ("0", "101", "x"):

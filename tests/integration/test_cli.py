@@ -256,3 +256,32 @@ def test_the_import_path_spells_out_the_original_shorthands(cli: Any, tmp_path: 
     assert code == 0, out
     created = json.loads(out)
     assert created["trigger"]["weekdays"] == ["mon", "fri"] and created["misfire_policy"]["type"] == "skip"
+
+
+def test_the_trigger_features_through_the_cli(cli: Any, tmp_path: Path) -> None:
+    spec = tmp_path / "features.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "id": "features",
+                "name": "features",
+                "triggers": [
+                    {"type": "cron", "expr": "0 9 * * mon-fri"},
+                    {"type": "cron", "expr": "0 11 * * sat,sun"},
+                ],
+                "exclude": [{"date": "2099-12-25", "name": "Christmas"}, {"cron": "* * 1 1 *"}],
+                "jitter_seconds": 600,
+                "max_runs": 3,
+            }
+        )
+    )
+    unsaved = tmp_path / "unsaved.json"
+    unsaved.write_text(json.dumps({k: v for k, v in json.loads(spec.read_text()).items() if k != "id"}))
+    code, out, _ = cli("schedules", "preview", "-f", str(unsaved), "--count", "2")
+    assert code == 0 and "FIRES (jitter 600s)" in out and "by " in out and "3 more run(s)" in out
+    code, out, _ = cli("schedules", "create", "-f", str(spec))
+    assert code == 0
+    assert "cron 0 9 * * mon-fri; cron 0 11 * * sat,sun" in out
+    assert "2099-12-25 (Christmas); cron * * 1 1 *" in out and "up to 600s" in out and "max runs" in out
+    code, out, _ = cli("schedules", "upcoming", "features", "--count", "3")
+    assert code == 0 and "FIRES (jitter 600s)" in out and "by " not in out  # a stored schedule: exact fires

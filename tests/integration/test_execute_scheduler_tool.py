@@ -188,3 +188,36 @@ def test_a_chain_of_run_nows_stops_at_the_chain_limit(stack) -> None:
     ))
     started = stack.store.get_run("next-one", queued["queued"])
     assert started.started_by_chain == ["first", "second", OWN]
+
+
+def test_the_trigger_features_through_the_tool(stack, scheduler) -> None:
+    spec = {
+        **FOLLOW_UP,
+        "id": "weekday-weekend",
+        "trigger": None,
+        "triggers": [
+            {"type": "cron", "expr": "0 9 * * mon-fri"},
+            {"type": "cron", "expr": "0 11 * * sat,sun"},
+        ],
+        "exclude": [{"date": "2026-12-25", "name": "Christmas"}],
+        "jitter_seconds": 120,
+        "max_runs": 10,
+    }
+    created = scheduler(action="create", spec=spec)["created"]
+    assert [t["expr"] for t in created["triggers"]] == ["0 9 * * mon-fri", "0 11 * * sat,sun"]
+    assert created["exclude"] == [{"date": "2026-12-25", "name": "Christmas"}]
+    assert (created["jitter_seconds"], created["max_runs"]) == (120, 10)
+    daily = {"type": "daily", "hour": 7, "minute": 0}
+    patched = scheduler(action="patch", schedule_id="weekday-weekend", spec={"trigger": daily})
+    assert "triggers" not in patched["patched"] and patched["patched"]["trigger"]["hour"] == 7
+    refused = scheduler(
+        action="create",
+        spec={
+            **FOLLOW_UP,
+            "id": "hooked",
+            "notify": {"targets": [{"type": "sns", "topic_arn": "arn:aws:sns:us-east-1:123456789012:t"}]},
+        },
+    )
+    assert refused.startswith("error: notify.targets[0].topic_arn is not among the topics")
+    stored = stack.store.get_schedule("weekday-weekend")
+    assert stored.jitter_seconds == 120 and stored.triggers is None

@@ -204,3 +204,14 @@ def test_an_invocation_running_out_of_time_continues_the_run_in_a_follow_up_mess
     ]
     statuses = [e.get("status") for e in app.log_lines() if e.get("message") == "run message handled"]
     assert statuses == ["continued", "success"]
+
+
+def test_a_notifier_is_wired_only_when_the_deployment_configures_targets(
+    stack, load_handler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in stack.environment().items():
+        monkeypatch.setenv(key, value)
+    assert load_handler("executor").dependencies().notifier is None  # no targets: no read per finished run
+    monkeypatch.setenv("NOTIFY_SECRET_PATH", "/agentcron/webhooks")
+    services = load_handler("executor").dependencies()
+    assert services.notifier is not None and services.settings.notify_secret_path == "/agentcron/webhooks"

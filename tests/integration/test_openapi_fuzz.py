@@ -68,6 +68,9 @@ CROSS_FIELD_MESSAGES = (
     "a whole schedule is at most",
     "task_message is required when auto_execute is true",
     "project_id cannot change",
+    "must be the first of triggers",
+    "exclude",
+    "notify",
 )
 CHECKS = [
     not_a_server_error,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
+from itertools import islice
 
 from agentcron.domain.cron import CronError, parse_cron
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -85,7 +85,8 @@ def numeric_item(draw, low: int, high: int, top: int, names=None) -> tuple[str, 
 
 @st.composite
 def numeric_field(draw, low: int, high: int, top: int | None = None, names=None) -> tuple[str, ValuePred]:
-    items = draw(st.lists(numeric_item(low, high, high if top is None else top, names), min_size=1, max_size=3))
+    item = numeric_item(low, high, high if top is None else top, names)
+    items = draw(st.lists(item, min_size=1, max_size=3))
     text = ",".join(t for t, _ in items)
     preds = [p for _, p in items]
     return text, lambda v: any(p(v) for p in preds)
@@ -188,7 +189,8 @@ def parse_or_check_never(expr: str, day_ok: DayPred, month_ok: ValuePred):
 
 
 @SETTINGS
-@given(minutes=numeric_field(0, 59), hours=numeric_field(0, 23), days=day_fields(), month=months, start=starts)
+@given(minutes=numeric_field(0, 59), hours=numeric_field(0, 23), days=day_fields(), month=months,
+       start=starts)
 def test_next_after_agrees_with_a_minute_by_minute_walk(minutes, hours, days, month, start):
     (m_text, m_ok), (h_text, h_ok), (dom, dow, day_ok), (mo_text, mo_ok) = minutes, hours, days, month
     expr = f"{m_text} {h_text} {dom} {mo_text} {dow}"
@@ -227,8 +229,7 @@ def test_six_fields_agree_with_a_second_by_second_walk(seconds, minutes, start):
         if m_ok(t.minute) and s_ok(t.second):
             expected.append(t)
         t += timedelta(seconds=1)
-    got = list(zip(range(len(expected)), cron.iter_after(start)))
-    assert [g for _, g in got] == expected, expr
+    assert list(islice(cron.iter_after(start), len(expected))) == expected, expr
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -295,15 +296,14 @@ def test_the_year_field_agrees_with_a_year_by_year_walk(days, month, years, star
 
 
 @SETTINGS
-@given(seconds=numeric_field(0, 59), minutes=numeric_field(0, 59), hours=numeric_field(0, 23), days=day_fields(),
-       month=months, start=starts)
+@given(seconds=numeric_field(0, 59), minutes=numeric_field(0, 59), hours=numeric_field(0, 23),
+       days=day_fields(), month=months, start=starts)
 def test_slots_strictly_increase_and_each_matches(seconds, minutes, hours, days, month, start):
     dom, dow, day_ok = days
     expr = f"{seconds[0]} {minutes[0]} {hours[0]} {dom} {month[0]} {dow}"
     cron = parse_or_check_never(expr, day_ok, month[1])
     previous = start
-    for slot in zip(range(30), cron.iter_after(start)):
-        current = slot[1]
+    for current in islice(cron.iter_after(start), 30):
         assert current > previous and current.microsecond == 0
         assert cron.matches(current)
         assert seconds[1](current.second) and minutes[1](current.minute) and hours[1](current.hour)
@@ -314,7 +314,7 @@ def test_slots_strictly_increase_and_each_matches(seconds, minutes, hours, days,
     # the canonical text means the same thing
     again = parse_cron(cron.expr)
     assert again.expr == cron.expr
-    assert list(zip(range(10), again.iter_after(start))) == list(zip(range(10), cron.iter_after(start)))
+    assert list(islice(again.iter_after(start), 10)) == list(islice(cron.iter_after(start), 10))
 
 
 @SETTINGS
@@ -325,5 +325,6 @@ def test_matches_agrees_with_the_reference(minutes, hours, days, month, moment):
     expr = f"{minutes[0]} {hours[0]} {dom} {month[0]} {dow}"
     cron = parse_or_check_never(expr, day_ok, month[1])
     moment = moment.replace(second=0, microsecond=0)
-    expected = minutes[1](moment.minute) and hours[1](moment.hour) and month[1](moment.month) and day_ok(moment.date())
+    expected = (minutes[1](moment.minute) and hours[1](moment.hour) and month[1](moment.month)
+                and day_ok(moment.date()))
     assert cron.matches(moment) == expected, expr

@@ -141,3 +141,20 @@ def test_send_one_message_with_chosen_ids():
     (call,) = sqs.singles
     assert call["MessageGroupId"] == "s1" and call["MessageDeduplicationId"] == "r1.r1"
     assert parse_message(call["MessageBody"]) == RunMessage(schedule_id="s1", run_id="r1")
+
+
+def test_a_message_carrying_a_stored_spec_with_a_cron_the_dialect_now_refuses_still_parses() -> None:
+    """The claim copies the stored spec into the message; stored data is read leniently (README, "The cron
+    dialect"), so such a run still starts instead of failing as a malformed message."""
+    import json as _json
+
+    from agentcron.queue import parse_message
+
+    body = {
+        "type": "run",
+        "schedule_id": "old",
+        "run_id": "old-1",
+        "schedule": {"id": "old", "name": "old", "trigger": {"type": "cron", "expr": "*/90 * * * *"}},
+    }
+    message = parse_message(_json.dumps(body))
+    assert message.schedule is not None and message.schedule.trigger.expr == "*/90 * * * *"

@@ -575,3 +575,26 @@ def test_the_claim_and_the_api_may_delete_transcripts_and_nothing_else_of_the_bu
         ]
         deleting = [s for s in statements if "s3:DeleteObject" in s["Action"]]
         assert [s["Resource"] for s in deleting] == [{"Fn::Sub": "${SessionsBucket.Arn}/sessions/*"}], name
+
+
+def test_notification_grants_exist_only_for_configured_targets(template: dict[str, Any]) -> None:
+    """sns:Publish on exactly NotifyTopicArns and ssm:GetParameter under NotifySecretPath, each behind the
+    condition that the parameter is set, for every function that ends runs (claim, executor, API)."""
+    conditions = template["Conditions"]
+    assert conditions["HasNotifyTopics"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "NotifyTopicArns"}]}, ""]}]
+    }
+    secret_path_set = {"Fn::Not": [{"Fn::Equals": [{"Ref": "NotifySecretPath"}, ""]}]}
+    assert conditions["HasNotifySecretPath"] == secret_path_set
+    for name in ("ClaimFunction", "ExecutorFunction", "ApiFunction"):
+        policies = _functions(template)[name]["Properties"]["Policies"]
+        guarded = {p["Fn::If"][0]: p["Fn::If"] for p in policies if isinstance(p, dict) and "Fn::If" in p}
+        assert set(guarded) == {"HasNotifyTopics", "HasNotifySecretPath"}, name
+        (publish,) = guarded["HasNotifyTopics"][1]["Statement"]
+        assert (publish["Action"], publish["Resource"]) == (["sns:Publish"], {"Ref": "NotifyTopicArns"})
+        (read,) = guarded["HasNotifySecretPath"][1]["Statement"]
+        assert read["Action"] == ["ssm:GetParameter"]
+        assert read["Resource"]["Fn::Sub"].endswith(":parameter${NotifySecretPath}/*")
+        assert guarded["HasNotifyTopics"][2] == guarded["HasNotifySecretPath"][2] == {"Ref": "AWS::NoValue"}
+        unguarded = _statements_in([p for p in policies if "Fn::If" not in p])
+        assert not any("sns:Publish" in _as_list(s.get("Action")) for s in unguarded), name

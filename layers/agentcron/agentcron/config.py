@@ -33,6 +33,8 @@ class Settings:
     openai_base_url: str = "https://api.openai.com/v1"  # the OpenAI-compatible endpoint
     openai_api_key_parameter: str = ""  # SSM SecureString holding its API key (deployed stacks)
     openai_api_key: str = ""  # the key itself: local use only, never set by the template
+    notify_topic_arns: str = ""  # comma-separated SNS topic ARNs schedules may notify (NotifyTopicArns)
+    notify_secret_path: str = ""  # SSM path under which webhook signing secrets live (NotifySecretPath)
     api_auth: str = "IAM"  # IAM: callers administer every project; JWT: claims and scopes say (api/auth.py)
     # The scheduler tool's limits (see agentcron.agent.tools.scheduler).
     scheduler_min_interval_seconds: int = 300

@@ -10,7 +10,9 @@ resolution: sub-second parts of ``anchor_at`` and ``at`` are dropped so that a s
 run id.
 """
 
+from agentcron.domain.exclusions import Exclusion
 from agentcron.domain.messages import ContinueMessage, QueueMessage, RunMessage, RunNowMessage
+from agentcron.domain.notify import NotifyConfig, SnsTarget, WebhookTarget
 from agentcron.domain.policies import (
     MISFIRE_TYPES,
     CatchUpAllPolicy,
@@ -71,11 +73,13 @@ __all__ = [
     "CronTrigger",
     "DailyTrigger",
     "DstPolicy",
+    "Exclusion",
     "FieldError",
     "IntervalTrigger",
     "Message",
     "MisfirePolicy",
     "MonthlyTrigger",
+    "NotifyConfig",
     "OnceTrigger",
     "OverlapPolicy",
     "QueueMessage",
@@ -94,9 +98,11 @@ __all__ = [
     "ScheduleState",
     "Session",
     "SkipPolicy",
+    "SnsTarget",
     "TokenUsage",
     "ToolCall",
     "Trigger",
+    "WebhookTarget",
     "Weekday",
     "WeeklyTrigger",
     "field_errors",

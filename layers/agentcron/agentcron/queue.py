@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import TypeAdapter, ValidationError
 
+from agentcron.domain.schedule import STORED
 from agentcron.exceptions import MalformedMessage, QueueSendFailed
 from agentcron.models import OverlapPolicy, QueueMessage, Run, RunMessage, Schedule
 
@@ -37,7 +38,8 @@ def parse_message(body: str) -> QueueMessage:
     if kind not in _TYPES:
         raise MalformedMessage(f"type must be one of {', '.join(_TYPES)}, got {kind!r}")
     try:
-        return _MESSAGE.validate_python(data)
+        # A message's schedule spec was written by a claim from stored data: read it as stored (leniently).
+        return _MESSAGE.validate_python(data, context=STORED)
     except ValidationError as exc:
         raise MalformedMessage(_reason(exc)) from None
 

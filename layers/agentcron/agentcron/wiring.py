@@ -47,6 +47,10 @@ def build_services(
         count(run)
 
     services.on_run_finished = finished
+    if settings.notify_topic_arns.strip() or settings.notify_secret_path.strip():
+        from agentcron.notify import Notifier
+
+        services.notifier = Notifier(boto3.client("sns"), boto3.client("ssm"))
     if settings.claim_function_name:
         from agentcron.waker import ClaimWaker
 

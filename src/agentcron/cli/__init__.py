@@ -205,11 +205,26 @@ def _show_times(body: dict[str, Any], args: argparse.Namespace) -> str:
     zone = body.get("timezone")
     times = body.get("fire_times") or []
     head = "" if body.get("enabled", True) else "(paused: the fires it would have if resumed now)\n"
+    if body.get("remaining_runs") is not None:
+        head += f"(max_runs: {body['remaining_runs']} more run(s) allowed)\n"
+    tail = "".join(
+        f"\nexcluded: {render.when(item['at'])} {item['reason']}" for item in body.get("excluded") or []
+    )
     if not times:
-        return head + "no further fire times"
+        return head + "no further fire times" + tail
+    windows = body.get("jitter_windows")
+    if windows:
+        rows = [
+            (render.when(t), render.local(t, zone), render.when(w.get("fire_at") or w["end"]))
+            if w.get("fire_at")
+            else (render.when(t), render.local(t, zone), f"by {render.when(w['end'])}")
+            for t, w in zip(times, windows, strict=False)
+        ]
+        label = f"FIRES (jitter {body.get('jitter_seconds')}s)"
+        return head + render.table(("UTC", f"LOCAL ({zone})", label), rows) + tail
     return head + render.table(
         ("UTC", f"LOCAL ({zone})"), [(render.when(t), render.local(t, zone)) for t in times]
-    )
+    ) + tail
 
 
 def _show_runs(body: dict[str, Any], args: argparse.Namespace) -> str:

@@ -75,13 +75,44 @@ def _duration(seconds: int) -> str:
     return f"{seconds}s"
 
 
+def triggers_summary(s: dict[str, Any]) -> str:
+    """Every trigger of a schedule, ``; ``-separated (``triggers`` when it has several)."""
+    triggers = s.get("triggers") or [s.get("trigger") or {}]
+    return "; ".join(trigger_summary(t) for t in triggers)
+
+
+def _features(s: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Detail lines of issue 14's features, only those the schedule uses."""
+    lines: list[tuple[str, Any]] = []
+    if s.get("exclude"):
+        items = []
+        for item in s["exclude"]:
+            if item.get("date"):
+                what = item["date"]
+            elif item.get("start_date"):
+                what = f"{item['start_date']}..{item['end_date']}"
+            else:
+                what = f"cron {item.get('cron')}"
+            items.append(what + (f" ({item['name']})" if item.get("name") else ""))
+        lines.append(("exclude", "; ".join(items)))
+    if s.get("jitter_seconds"):
+        lines.append(("jitter", f"up to {s['jitter_seconds']}s after each slot"))
+    if s.get("max_runs"):
+        lines.append(("max runs", s["max_runs"]))
+    notify = s.get("notify")
+    if notify:
+        targets = ", ".join(t.get("topic_arn") or t.get("url") or "?" for t in notify.get("targets") or [])
+        lines.append(("notify", f"{targets} on {','.join(notify.get('statuses') or [])}"))
+    return lines
+
+
 def schedules_table(schedules: list[dict[str, Any]]) -> str:
     rows = [
         (
             s["id"],
             s.get("name"),
             "yes" if s.get("enabled") else "paused",
-            trigger_summary(s.get("trigger") or {}),
+            triggers_summary(s),
             s.get("timezone") or "UTC",
             when((s.get("state") or {}).get("next_fire_at")),
             (s.get("state") or {}).get("total_run_count", 0),
@@ -106,9 +137,10 @@ def schedule_detail(s: dict[str, Any]) -> str:
             "enabled",
             "yes" if s.get("enabled") else f"paused{': ' + s['pause_note'] if s.get('pause_note') else ''}",
         ),
-        ("trigger", trigger_summary(s.get("trigger") or {})),
+        ("trigger", triggers_summary(s)),
         ("timezone", s.get("timezone") or "UTC"),
         ("window", f"{when(s.get('start_at'))} .. {when(s.get('end_at'))}"),
+        *_features(s),
         ("misfire policy", misfire.get("type")),
         ("overlap policy", s.get("overlap_policy")),
         ("model", config.get("model") or "(deployment default)"),

@@ -29,7 +29,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from agentcron.api.idempotency import KEY_HEADER, KEY_PATTERN, MAX_KEY_LENGTH
 from agentcron.api.routes.common import CURSOR_PATTERN, MAX_CURSOR_LENGTH
 from agentcron.domain.policies import YEAR_SECONDS
-from agentcron.domain.schedule import LIMIT_MAX
+from agentcron.domain.notify import MAX_TARGETS, PARAMETER_NAME, TOPIC_ARN, WEBHOOK_URL
+from agentcron.domain.schedule import LIMIT_MAX, MAX_JITTER_SECONDS, MAX_RUNS_LIMIT
 from agentcron.domain.triggers import MAX_EVERY_SECONDS
 from agentcron.agent.registry import MODEL_PATTERN
 from agentcron.domain.access import PROJECT_ID_PATTERN
@@ -64,6 +65,11 @@ CROSS_FIELD_RULES = (
     "project_id cannot change once a schedule is created",
     "a cursor must be a next_cursor this API handed out for the same listing (the schema gives its shape)",
     "a run-now with overlap_policy skip is refused (409) while a run is active",
+    "trigger must be the first of triggers when both are sent",
+    "an exclude item is exactly one of: date, start_date with end_date (at most 3660 days apart, end not "
+    "before start), cron (a valid cron expression)",
+    "notify targets must be deliverable by this deployment: an SNS topic among NotifyTopicArns, a webhook "
+    "secret_parameter under NotifySecretPath, a webhook url on a public https host",
 )
 # schema -> property -> JSON Schema keywords (applied to the non-null branch of an optional property).
 BOUNDS: dict[str, dict[str, dict[str, Any]]] = {
@@ -71,7 +77,16 @@ BOUNDS: dict[str, dict[str, dict[str, Any]]] = {
         "id": {"pattern": SCHEDULE_ID_PATTERN.pattern},
         "project_id": {"pattern": PROJECT_ID_PATTERN.pattern},
         "name": {"minLength": 1, "pattern": NOT_BLANK_PATTERN},
+        "jitter_seconds": {"minimum": 0, "maximum": MAX_JITTER_SECONDS},
+        "max_runs": {"minimum": 1, "maximum": MAX_RUNS_LIMIT},
+        "triggers": {"minItems": 1},
     },
+    "NotifyConfig": {
+        "targets": {"minItems": 1, "maxItems": MAX_TARGETS},
+        "statuses": {"minItems": 1},
+    },
+    "SnsTarget": {"topic_arn": {"pattern": TOPIC_ARN.pattern}},
+    "WebhookTarget": {"url": {"pattern": WEBHOOK_URL.pattern}, "secret_parameter": {"pattern": PARAMETER_NAME.pattern}},
     "IntervalTrigger": {
         "every_seconds": {"minimum": 1, "maximum": MAX_EVERY_SECONDS},
         "anchor_at": {"pattern": INSTANT_PATTERN},

@@ -49,13 +49,60 @@ class PauseRequest(_Body):
     )
 
 
+class JitterWindow(_Body):
+    """When a slot may fire: ``[start, end]`` = ``[slot, slot + jitter_seconds]``; ``fire_at`` is the exact
+    instant for a stored schedule (its delay derives from its id and the slot), null for a preview."""
+
+    start: datetime
+    end: datetime
+    fire_at: datetime | None = None
+
+
+class ExcludedSlot(_Body):
+    """A slot ``exclude`` left out, and which item did it (``exclude[0] 2026-12-25 (Christmas)``)."""
+
+    at: datetime
+    reason: str
+
+
 class FireTimes(_Body):
-    """The next fire instants (UTC) of a schedule, or of an unsaved spec for a preview."""
+    """The next fire instants (UTC) of a schedule, or of an unsaved spec for a preview.
+
+    ``fire_times`` are the nominal slots (run ids derive from them). The other keys are null unless the
+    spec uses the feature: ``jitter_seconds`` and ``jitter_windows`` (one per fire time: when it may, and
+    for a stored schedule will, fire), ``excluded`` (the slots exclusions left out before the last fire
+    time listed, each with the item that did it), ``remaining_runs`` (what ``max_runs`` still allows)."""
 
     schedule_id: str | None = None
     timezone: str
     enabled: bool
     fire_times: list[datetime]
+    jitter_seconds: int | None = None
+    jitter_windows: list[JitterWindow] | None = None
+    excluded: list[ExcludedSlot] | None = None
+    remaining_runs: int | None = None
+
+    @classmethod
+    def of(cls, found: Any, **head: Any) -> dict[str, Any]:
+        """The JSON answer for the use cases' ``FireTimes`` (``agentcron.application.schedules``)."""
+        windows = None
+        if found.jitter_seconds:
+            windows = [
+                JitterWindow(start=start, end=end, fire_at=fire)
+                for (start, end), fire in zip(found.windows, found.fire_at, strict=True)
+            ]
+        excluded = None
+        if found.excluding or found.excluded:
+            excluded = [ExcludedSlot(at=item.at, reason=item.reason) for item in found.excluded]
+        body = cls(
+            **head,
+            fire_times=found.times,
+            jitter_seconds=found.jitter_seconds or None,
+            jitter_windows=windows,
+            excluded=excluded,
+            remaining_runs=found.remaining_runs,
+        ).model_dump(mode="json")
+        return body
 
 
 # --------------------------------------------------------------------------- runs

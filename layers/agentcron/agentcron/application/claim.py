@@ -274,6 +274,7 @@ def _claim_once(
     for attempt in range(CLAIM_RETRIES + 1):
         plan = plan_claim(schedule, now, max_records=MAX_RECORDS_PER_CLAIM)
         if plan.changes_nothing:
+            report.saw(plan.due_at)  # a jittered slot: sweep again when its delay has passed
             return None
         try:
             records = services.store.apply_claim(

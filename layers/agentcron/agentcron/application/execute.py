@@ -53,6 +53,7 @@ from agentcron.agent.tools import ToolContext, build_tools
 from agentcron.application.runs import finish_run, run_now
 from agentcron.application.sessions import build_session, resolve_run_config
 from agentcron.domain.access import SYSTEM
+from agentcron.domain.schedule import STORED
 from agentcron.domain.values import iso
 from agentcron.exceptions import AgentcronError
 from agentcron.models import (
@@ -385,7 +386,7 @@ def handle(
     elif isinstance(message, RunMessage):
         run_id = message.run_id
         if message.run is not None and message.schedule is not None:
-            schedule = Schedule.model_validate(message.schedule.model_dump())
+            schedule = Schedule.model_validate(message.schedule.model_dump(), context=STORED)
             started = services.store.start_queued(
                 message.run,
                 execution.now(),

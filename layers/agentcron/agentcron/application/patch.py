@@ -1,10 +1,11 @@
 """PATCH semantics for schedules (the API, the CLI and the scheduler tool share them): merge a partial JSON body into the current spec. Pure, no I/O.
 
 Top-level fields in the body replace the current ones; nested objects are replaced as a whole (a new
-trigger is a whole trigger) except ``run_config``, whose keys are merged into the current run config.
-``null`` removes a field (JSON merge patch, RFC 7396): it is back at its default (None for an optional
-field, the default policy or run config for an object), in ``run_config`` as at the top. The schedule's
-identity and history (``id``, ``created_at``, ``created_by``) and what the server owns (``updated_at``,
+trigger is a whole trigger; ``trigger`` or ``triggers`` replaces the set of triggers) except ``run_config``,
+whose keys are merged into the current run config. ``null`` removes a field (JSON merge patch, RFC 7396): it
+is back at its default (None for an optional field, the default policy or run config for an object), in
+``run_config`` as at the top. The schedule's identity and history (``id``, ``created_at``, ``created_by``)
+and what the server owns (``updated_at``,
 ``updated_by``, ``state``, ``version``) are never taken from the body.
 """
 
@@ -26,6 +27,12 @@ def merge_patch(current: ScheduleSpec, body: dict[str, Any]) -> dict[str, Any]:
     Unknown keys are kept (ScheduleSpec ignores them; the API refuses them before this).
     """
     merged = current.model_dump(mode="json")
+    # ``trigger`` and ``triggers`` say one thing (the first trigger, all of them): a body setting one of
+    # them replaces the whole set, so the other's current value must not survive the merge.
+    if body.get("triggers") is not None and "trigger" not in body:  # (null: back to the single trigger)
+        merged.pop("trigger", None)
+    if "trigger" in body and "triggers" not in body:
+        merged.pop("triggers", None)
     for key, value in body.items():
         if key in SERVER_FIELDS:
             continue

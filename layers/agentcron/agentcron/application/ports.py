@@ -2,7 +2,7 @@
 
 The adapters implement them (``agentcron.store.Store`` both repositories, ``agentcron.queue.RunQueue`` the
 run queue, ``agentcron.sessions.SessionStore`` the transcripts, ``agentcron.events.RunFinishedPublisher``
-the events); tests may pass anything with the same methods. Every adapter turns its SDK's errors into the
+the events, ``agentcron.notify.Notifier`` the notifications); tests may pass anything with the same methods. Every adapter turns its SDK's errors into the
 domain errors of :mod:`agentcron.exceptions`, so no botocore type reaches a use case.
 """
 
@@ -22,7 +22,9 @@ if TYPE_CHECKING:
         Schedule,
         ScheduleSpec,
         Session,
+        SnsTarget,
         TokenUsage,
+        WebhookTarget,
     )
     from agentcron.planner import ClaimPlan
     from agentcron.store.claims import DuePage
@@ -101,3 +103,10 @@ class Transcripts(Protocol):
 
 class RunFinishedListener(Protocol):
     def __call__(self, run: Run) -> None: ...
+
+
+class Notifier(Protocol):
+    """Delivers a run's end to one ``notify`` target (``agentcron.notify.Notifier``): True when taken.
+    Never raises: a failed delivery is the adapter's to log."""
+
+    def send(self, target: SnsTarget | WebhookTarget, body: bytes, *, delivery_id: str, at: datetime) -> bool: ...

@@ -275,7 +275,8 @@ def finish_run(
     need not read it first; ``session_id`` binds the run's transcript in the same write (None: it has none).
 
     What follows a recorded end, for every caller alike (executor, claim's outbox and reaper, cancel): the
-    auto-pause check after a failure, then ``services.on_run_finished`` (metrics, the Run Finished event).
+    auto-pause check after a failure, then ``services.on_run_finished`` (metrics, the Run Finished event),
+    then the schedule's ``notify`` targets (:mod:`agentcron.application.notify`).
     Neither can undo or fail the transition: their errors are logged.
     """
     finished = services.store.finish_run(
@@ -304,6 +305,12 @@ def finish_run(
             services.on_run_finished(finished)
         except Exception:  # noqa: BLE001 - a notification never fails a run
             logger.exception("run-finished listener failed for %s/%s", schedule_id, run_id)
+    try:
+        from agentcron.application.notify import notify_run_finished
+
+        notify_run_finished(services, finished)
+    except Exception:  # noqa: BLE001 - a notification never fails a run
+        logger.exception("notification failed for %s/%s", schedule_id, run_id)
     return finished
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcron.application.access import check_creatable, check_visible, check_writable
@@ -26,6 +26,8 @@ from agentcron.application import jobs
 from agentcron.domain import planner
 from agentcron.domain.access import SYSTEM, Caller
 from agentcron.domain.jobs import Job
+from agentcron.domain.notify import deployment_problem
+from agentcron.domain.timing import Excluded
 from agentcron.exceptions import (
     InvalidInput,
     ScheduleBeingDeleted,
@@ -101,6 +103,7 @@ def create_schedule(
     """
     check_creatable(caller, spec.project_id)
     now = services.clock()
+    check_deployment(services, spec)
     changes: dict[str, Any] = {
         "created_at": now,
         "updated_at": now,
@@ -219,6 +222,8 @@ def edit_schedule(
         spec = ScheduleSpec.model_validate(merge_patch(current.spec, changes))
         if spec.run_config != current.run_config:
             check_run_config(spec)
+        if spec.notify is not None and spec.notify != current.notify:
+            check_deployment(services, spec)
         new = edited(current, spec, services.clock(), caller.actor)
         if check is not None:
             check(current, new)
@@ -291,28 +296,79 @@ def delete_schedule(
     return jobs.purge(services, schedule_id)
 
 
-def fire_times(spec: ScheduleSpec, after: datetime, count: int) -> list[datetime]:
-    """The next ``count`` fires of ``spec`` strictly after ``after`` (its window and DST policy applied)."""
-    return planner.timing_of(spec, expiring=False).upcoming(after, count)
+@dataclass(frozen=True)
+class FireTimes:
+    """Next slots and what shapes them: ``times`` (nominal instants; run ids derive from these),
+    ``windows`` (per slot, ``[slot, slot + jitter_seconds]``: when it may fire), ``fire_at`` (per slot, when
+    it will fire; None for an unsaved spec, whose id and so offsets are not known yet) and ``excluded``
+    (the slots ``exclude`` left out before the last listed one, each with the item that did it).
+    ``remaining_runs``: what ``max_runs`` still allows (None: no limit); ``times`` never lists more."""
+
+    times: list[datetime]
+    windows: list[tuple[datetime, datetime]]
+    fire_at: list[datetime | None]
+    excluded: list[Excluded]
+    jitter_seconds: int = 0
+    remaining_runs: int | None = None
+    excluding: bool = False  # the spec has exclusions (so "none met" is worth saying)
 
 
-def preview(services: Services, caller: Caller, spec: ScheduleSpec, count: int) -> list[datetime]:
-    """The next fires of an unsaved spec, as if it were created now (any caller: nothing is read or kept)."""
+def fire_times(
+    spec: ScheduleSpec, after: datetime, count: int, *, first: datetime | None = None, known_id: bool = True
+) -> FireTimes:
+    """The next ``count`` fires of ``spec`` strictly after ``after`` (window, DST policy, exclusions and
+    jitter applied; ``first``: a slot already known to come first, the stored ``next_fire_at``)."""
+    timing = planner.timing_of(spec, expiring=False)
+    remaining = planner.remaining_runs(spec) if isinstance(spec, Schedule) else spec.max_runs
+    if remaining is not None:
+        count = min(count, remaining)
+    head = [first] if first is not None and count > 0 else []
+    times, excluded = timing.preview(first or after, count - len(head)) if count > len(head) else ([], [])
+    times = head + times
+    jitter = timedelta(seconds=spec.jitter_seconds)
+    return FireTimes(
+        times=times,
+        windows=[(t, t + jitter) for t in times],
+        fire_at=[timing.fire_at(t) if known_id else None for t in times],
+        excluded=excluded,
+        jitter_seconds=spec.jitter_seconds,
+        remaining_runs=remaining,
+        excluding=bool(spec.exclude),
+    )
+
+
+def preview(services: Services, caller: Caller, spec: ScheduleSpec, count: int) -> FireTimes:
+    """The next fires of an unsaved spec, as if it were created now (any caller: nothing is read or kept;
+    jitter offsets are known only with an id)."""
     now = services.clock()
-    return fire_times(spec.model_copy(update={"created_at": now, "updated_at": now}), now, count)
+    check_deployment(services, spec)
+    dated = spec.model_copy(update={"created_at": now, "updated_at": now})
+    return fire_times(dated, now, count, known_id=spec.id is not None)
 
 
 def upcoming(
     services: Services, caller: Caller, schedule_id: str, count: int
-) -> tuple[Schedule, list[datetime]]:
+) -> tuple[Schedule, FireTimes]:
     """From the stored next fire while enabled; for a paused schedule, the fires it would have if resumed."""
     schedule, _ = get_schedule(services, caller, schedule_id)
     nxt = schedule.state.next_fire_at
     if not schedule.enabled:
         return schedule, fire_times(schedule, services.clock(), count)
     if nxt is None:
-        return schedule, []
-    return schedule, [nxt, *fire_times(schedule, nxt, count - 1)] if count > 1 else [nxt]
+        return schedule, fire_times(schedule, services.clock(), 0)
+    return schedule, fire_times(schedule, nxt, count, first=nxt)
+
+
+def check_deployment(services: Services, spec: ScheduleSpec) -> None:
+    """``InvalidInput`` when ``spec.notify`` names a topic or secret this deployment has no grant for."""
+    if spec.notify is None:
+        return
+    settings = services.settings
+    topics = frozenset(t.strip() for t in settings.notify_topic_arns.split(",") if t.strip())
+    problem = deployment_problem(spec.notify, topics, settings.notify_secret_path)
+    if problem is not None:
+        field, message = problem
+        raise InvalidInput(message, field=field)
 
 
 def pause_after_failures(services: Services, schedule_id: str, reason: str) -> Schedule | None:

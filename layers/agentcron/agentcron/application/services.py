@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from agentcron.clock import utcnow
 
 if TYPE_CHECKING:
+    from agentcron.application.ports import Notifier
     from agentcron.config import Settings
     from agentcron.models import Run
     from agentcron.queue import RunQueue
@@ -29,6 +30,7 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))  # ids of new schedules and run-nows
     on_run_finished: Callable[[Run], None] | None = None  # after a run ends: metrics, the Run Finished event
+    notifier: Notifier | None = None  # delivers ``notify`` targets; None: the deployment configured none
     wake_claim: Callable[[datetime], None] | None = None  # starts a claim invocation for a fire due soon
     at_invocation_end: list[Callable[[], None]] = field(default_factory=list)  # e.g. put the batched events
 

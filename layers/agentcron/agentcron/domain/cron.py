@@ -217,7 +217,8 @@ def _check_item(spec: _Spec, item: str, text: str) -> str:
         if spec is _DOM or spec is _DOW:
             raise _fail(spec, f"'?' must stand alone in the field, not in {_q(text)}")
         raise _fail(
-            spec, f"a question mark '?' is only allowed in the day-of-month and day-of-week fields: {_q(text)}"
+            spec,
+            f"a question mark '?' is only allowed in the day-of-month and day-of-week fields: {_q(text)}",
         )
     if "#" in item and spec is not _DOW:
         raise _fail(spec, f"'#' is only allowed in the day-of-week field: {_q(item)}")
@@ -250,7 +251,7 @@ def _years(text: str) -> tuple[int, ...] | None:
 
 
 def _nearest_weekday(day: int, length: int, first: int) -> int:
-    """Quartz's ``W``: the weekday nearest ``day`` without leaving the month (``first``: weekday of the 1st)."""
+    """Quartz's ``W``: the weekday nearest ``day`` inside the month (``first``: the weekday of the 1st)."""
     weekday = (first + day - 1) % 7
     if weekday == 6:  # Saturday: the Friday before, or the Monday after when that Friday is last month
         return day - 1 if day > 1 else day + 2
@@ -403,7 +404,7 @@ class CronExpr:
     _hours: tuple[int, ...] = field(repr=False, compare=False)
     _months: tuple[int, ...] = field(repr=False, compare=False)
     _days: dict[tuple[int, int], tuple[int, ...]] = field(repr=False, compare=False)
-    _offsets: tuple[int, ...] | None = field(repr=False, compare=False)  # every year: y -> next firing year
+    _offsets: tuple[int, ...] | None = field(repr=False, compare=False)  # no year field: wait by y % 400
     _years: tuple[int, ...] | None = field(repr=False, compare=False)  # a year field: its firing years
 
     def next_after(self, naive: datetime) -> datetime | None:
@@ -427,6 +428,17 @@ class CronExpr:
         while slot is not None and (until is None or slot <= until):
             yield slot
             slot = self.next_after(slot)
+
+    @property
+    def minute_resolution(self) -> bool:
+        """True for a 5-field expression or a macro: it names minutes (its seconds field is just 0)."""
+        return self.expr.startswith("@") or len(self.expr.split()) == 5
+
+    @property
+    def whole_days(self) -> bool:
+        """True when every time of a matching day matches (``* * 25 12 *``): the day is covered whole."""
+        seconds = 1 if self.minute_resolution else 60
+        return len(self._hours) == 24 and len(self._minutes) == 60 and len(self._seconds) == seconds
 
     def matches(self, naive: datetime) -> bool:
         """Whether ``naive`` (whole seconds) is one of the expression's slots."""

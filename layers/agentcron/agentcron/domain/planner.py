@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from agentcron.domain.cron import validate_cron
 from agentcron.domain.policies import (
     CatchUpAllPolicy,
     CatchUpWindowPolicy,
@@ -34,7 +35,7 @@ from agentcron.domain.policies import (
 from agentcron.domain.runs import RunStatus, slot_run_id
 from agentcron.domain.schedule import Schedule, ScheduleSpec, ScheduleState
 from agentcron.domain.timing import Timing
-from agentcron.domain.triggers import IntervalTrigger, OnceTrigger, Trigger
+from agentcron.domain.triggers import CronTrigger, IntervalTrigger, OnceTrigger, Trigger
 from agentcron.domain.values import iso, to_utc
 
 MAX_CATCH_UP_PER_CLAIM = 100  # candidates (queued + skipped) per claim; the rest stay due
@@ -66,6 +67,8 @@ class ClaimPlan:
     ``consumed_count`` is how many due slots the plan decided, ``last_consumed_at`` the newest of them;
     ``still_due``: ``next_fire_at <= now`` (a backlog remains, the next sweep continues it).
     ``pause_note``: set with ``enabled`` False when the schedule stops because it expired (``expires_at``).
+    ``due_at``: for a plan that is not due only because its slot waits out its jitter delay, the instant it
+    becomes due (the claim clock sleeps until then); None otherwise.
     """
 
     runs: list[PlannedRun] = field(default_factory=list)
@@ -80,6 +83,7 @@ class ClaimPlan:
     last_consumed_at: datetime | None = None
     still_due: bool = False
     pause_note: str | None = None
+    due_at: datetime | None = None
 
     @property
     def changes_nothing(self) -> bool:
@@ -108,17 +112,30 @@ def effective_trigger(spec: ScheduleSpec) -> Trigger:
 
 
 def anchored(spec: ScheduleSpec, anchor: datetime | None = None) -> ScheduleSpec:
-    """``spec`` with an interval's missing ``anchor_at`` set to ``anchor`` (default ``created_at``).
+    """``spec`` with each interval's missing ``anchor_at`` set to ``anchor`` (default ``created_at``).
 
     The one place the interval-anchor rule lives: creates store it, edits keep the stored grid, claims and
-    previews follow it. A spec without either (an unsaved preview) is left as it is.
+    previews follow it. A spec without either (an unsaved preview) is left as it is. Every interval of a
+    several-trigger schedule is anchored alike.
     """
-    trigger = spec.trigger
     anchor = anchor or spec.created_at
-    if not isinstance(trigger, IntervalTrigger) or trigger.anchor_at is not None or anchor is None:
-        return spec
-    fixed = IntervalTrigger(every_seconds=trigger.every_seconds, anchor_at=anchor)
-    return spec.model_copy(update={"trigger": fixed})
+
+    def fix(trigger: Trigger) -> Trigger:
+        if not isinstance(trigger, IntervalTrigger) or trigger.anchor_at is not None or anchor is None:
+            return trigger
+        return IntervalTrigger(every_seconds=trigger.every_seconds, anchor_at=anchor)
+
+    changes: dict[str, object] = {}
+    if fix(spec.trigger) is not spec.trigger:
+        changes["trigger"] = fix(spec.trigger)
+    if spec.triggers and any(fix(t) is not t for t in spec.triggers):
+        changes["triggers"] = [fix(t) for t in spec.triggers]
+    return spec.model_copy(update=changes) if changes else spec
+
+
+def effective_triggers(spec: ScheduleSpec) -> list[Trigger]:
+    """Every trigger the claims follow (intervals anchored as :func:`anchored` says)."""
+    return anchored(spec).all_triggers
 
 
 def timing_of(spec: ScheduleSpec, *, expiring: bool = True) -> Timing:
@@ -126,12 +143,17 @@ def timing_of(spec: ScheduleSpec, *, expiring: bool = True) -> Timing:
 
     ``expiring`` False ignores ``expires_at`` (the operational cut-off) and keeps only the user's window.
     """
+    first, *more = effective_triggers(spec)
     return Timing(
-        effective_trigger(spec),
+        first,
         timezone=spec.timezone,
         start_at=spec.start_at,
         end_at=window_end(spec) if expiring else spec.end_at,
         dst_policy=spec.dst_policy,
+        more_triggers=tuple(more),
+        exclude=tuple(spec.exclude or ()),
+        jitter_seconds=spec.jitter_seconds,
+        jitter_key=spec.id or "",
     )
 
 
@@ -190,13 +212,15 @@ def initial_next_fire(spec: ScheduleSpec, now: datetime) -> datetime | None:
 
 
 def timing_changed(old: ScheduleSpec, new: ScheduleSpec) -> bool:
-    """True when an edit changes WHEN the schedule fires (trigger, timezone, window or DST policy).
+    """True when an edit changes WHEN the schedule fires (triggers, exclusions, timezone, window or DST
+    policy; not the jitter, which moves no slot).
 
     Triggers are compared as the claims follow them, so re-sending the same interval is no change, while
     a new ``created_at`` under an unanchored interval moves the grid and is one.
     """
     return (
-        effective_trigger(old) != effective_trigger(new)
+        effective_triggers(old) != effective_triggers(new)
+        or (old.exclude or []) != (new.exclude or [])
         or (old.timezone or "UTC") != (new.timezone or "UTC")
         or old.start_at != new.start_at
         or old.end_at != new.end_at
@@ -236,8 +260,12 @@ class _Misfire:
     consumed: int
 
 
-def _late_seconds(now: datetime, slot: datetime) -> int:
-    return int((now - slot).total_seconds())
+Fire = Callable[[datetime], datetime]
+"""When a slot is due: ``Timing.fire_at`` (the slot plus its jitter delay). Lateness counts from there."""
+
+
+def _late_seconds(now: datetime, fired: datetime) -> int:
+    return int((now - fired).total_seconds())
 
 
 def _scan(
@@ -256,7 +284,7 @@ def _scan(
     slots: list[datetime] = []
     slot: datetime | None = first
     taken = 0
-    while slot is not None and slot <= now and len(slots) < MAX_SLOTS_PER_CLAIM:
+    while slot is not None and timing.fire_at(slot) <= now and len(slots) < MAX_SLOTS_PER_CLAIM:
         slots.append(slot)
         nxt = timing.next_after(slot)
         if nxt is not None and nxt <= slot:
@@ -270,14 +298,14 @@ def _scan(
     return slots, slot
 
 
-def _runnable_in_order(schedule: Schedule, now: datetime) -> Callable[[datetime], bool] | None:
+def _runnable_in_order(schedule: Schedule, now: datetime, fire: Fire) -> Callable[[datetime], bool] | None:
     """For policies that run due slots oldest first: which slots they run (the scan may stop early)."""
     policy = schedule.misfire_policy
     if isinstance(policy, CatchUpAllPolicy):
         return lambda slot: True
     if isinstance(policy, SkipPolicy):
         grace = timedelta(seconds=policy.grace_seconds)
-        return lambda slot: now - slot <= grace
+        return lambda slot: now - fire(slot) <= grace
     return None
 
 
@@ -290,17 +318,17 @@ def _run_once(slots: list[datetime], truncated: bool) -> _Misfire:
     return _Misfire([newest], [(s, reason) for s in slots[:-1]], len(slots))
 
 
-def _skip(policy: SkipPolicy, slots: list[datetime], now: datetime, cap: int) -> _Misfire:
+def _skip(policy: SkipPolicy, slots: list[datetime], now: datetime, cap: int, fire: Fire) -> _Misfire:
     grace = timedelta(seconds=policy.grace_seconds)
     candidates: list[datetime] = []
     missed: list[tuple[datetime, str]] = []
     for index, slot in enumerate(slots):
-        if now - slot <= grace:
+        if now - fire(slot) <= grace:
             candidates.append(slot)
             if len(candidates) == cap:
                 return _Misfire(candidates, missed, index + 1)
         else:
-            late = _late_seconds(now, slot)
+            late = _late_seconds(now, fire(slot))
             missed.append((slot, f"late by {late}s, beyond grace {policy.grace_seconds}s"))
     return _Misfire(candidates, missed, len(slots))
 
@@ -311,14 +339,15 @@ def _catch_up_all(slots: list[datetime], cap: int) -> _Misfire:
 
 
 def _catch_up_window(
-    policy: CatchUpWindowPolicy, slots: list[datetime], truncated: bool, now: datetime, cap: int
+    policy: CatchUpWindowPolicy, slots: list[datetime], truncated: bool, now: datetime, cap: int, fire: Fire
 ) -> _Misfire:
     limit = timedelta(seconds=policy.max_lateness_seconds)
     keep = policy.max_catch_up_runs
     n = len(slots)
-    fresh = next((i for i, s in enumerate(slots) if now - s <= limit), n)  # slots ascend: a suffix is fresh
+    # slots ascend, and so do their fire times while the jitter is below the slot spacing: a suffix is fresh
+    fresh = next((i for i, s in enumerate(slots) if now - fire(s) <= limit), n)
     missed = [
-        (s, f"late by {_late_seconds(now, s)}s, beyond max lateness {policy.max_lateness_seconds}s")
+        (s, f"late by {_late_seconds(now, fire(s))}s, beyond max lateness {policy.max_lateness_seconds}s")
         for s in slots[:fresh]
     ]
     beyond = f"beyond the newest {keep} catch-up runs"
@@ -338,14 +367,16 @@ def _catch_up_window(
     return _Misfire(selected, missed, n)
 
 
-def _misfire(schedule: Schedule, slots: list[datetime], truncated: bool, now: datetime, cap: int) -> _Misfire:
+def _misfire(
+    schedule: Schedule, slots: list[datetime], truncated: bool, now: datetime, cap: int, fire: Fire
+) -> _Misfire:
     policy = schedule.misfire_policy
     if isinstance(policy, SkipPolicy):
-        return _skip(policy, slots, now, cap)
+        return _skip(policy, slots, now, cap, fire)
     if isinstance(policy, CatchUpAllPolicy):
         return _catch_up_all(slots, cap)
     if isinstance(policy, CatchUpWindowPolicy):
-        return _catch_up_window(policy, slots, truncated, now, cap)
+        return _catch_up_window(policy, slots, truncated, now, cap, fire)
     if isinstance(policy, RunOncePolicy):
         return _run_once(slots, truncated)
     raise TypeError(f"unknown misfire policy {policy!r}")
@@ -376,12 +407,12 @@ def _overlap(
 
 
 def _record(
-    schedule: Schedule, slot: datetime, now: datetime, status: RunStatus, reason: str | None
+    schedule: Schedule, slot: datetime, now: datetime, status: RunStatus, reason: str | None, fire: Fire
 ) -> PlannedRun:
     return PlannedRun(
         run_id=slot_run_id(schedule.id, slot),
         scheduled_for=slot,
-        was_catch_up=(now - slot) > timedelta(seconds=LATE_AFTER_SECONDS),
+        was_catch_up=(now - fire(slot)) > timedelta(seconds=LATE_AFTER_SECONDS),
         status=status,
         reason=reason,
     )
@@ -394,6 +425,12 @@ def plan_claim(schedule: Schedule, now: datetime, *, max_records: int = MAX_CATC
     one of runs / skipped / missed_count; ``next_fire_at`` is the trigger's next fire after the last decided
     slot (on the grid, never derived from ``now``), None (with ``enabled`` False) when there is none.
     A disabled or not-yet-due schedule gets a plan that changes nothing (``changes_nothing``).
+
+    A slot is due at ``Timing.fire_at`` (its jitter delay added): until then the plan changes nothing, and
+    lateness (misfire grace, catch-up flags) counts from there; run ids stay the nominal slot's. Excluded
+    instants are no slots at all. ``max_runs`` caps the runs queued; the claim that reaches it (or finds it
+    reached, run-nows included) ends the schedule. A stored cron the dialect now refuses pauses the schedule
+    with the reason, rather than failing every sweep.
     """
     if max_records < 1:
         raise ValueError("max_records must be >= 1")
@@ -402,19 +439,30 @@ def plan_claim(schedule: Schedule, now: datetime, *, max_records: int = MAX_CATC
     first = state.next_fire_at
     if not schedule.enabled or first is None or first > now:
         return ClaimPlan(next_fire_at=first, enabled=schedule.enabled, due=False)
+    problem = refused_trigger(schedule)
+    if problem is not None:
+        return ClaimPlan(next_fire_at=None, enabled=False, pause_note=problem)
+    used = state.total_run_count + state.active_run_count
+    if schedule.max_runs is not None and used >= schedule.max_runs:
+        return ClaimPlan(next_fire_at=None, enabled=False, pause_note=max_runs_note(schedule.max_runs))
 
-    if not _in_window(schedule, first):
-        # A stale next_fire_at outside the window is no slot: re-seat on the first slot inside it.
+    timing = timing_of(schedule)
+    if not _in_window(schedule, first) or timing.excluded_by(first):
+        # A stale next_fire_at outside the window (or excluded since) is no slot: re-seat on the next one.
         stale = first
         first = _fire_after(schedule, stale)
-        if first is None or first > now:
+        if first is None or timing.fire_at(first) > now:
             note = _expired_note(schedule, stale) if first is None else None
             return ClaimPlan(next_fire_at=first, enabled=first is not None, pause_note=note)
+    elif timing.fire_at(first) > now:  # inside its jitter delay
+        return ClaimPlan(next_fire_at=first, enabled=True, due=False, due_at=timing.fire_at(first))
 
-    cap = min(MAX_CATCH_UP_PER_CLAIM, max_records)
-    slots, following = _scan(schedule, first, now, _runnable_in_order(schedule, now), cap)
-    truncated = following is not None and following <= now
-    verdict = _misfire(schedule, slots, truncated, now, cap)
+    fire = timing.fire_at
+    remaining = MAX_CATCH_UP_PER_CLAIM if schedule.max_runs is None else schedule.max_runs - used
+    cap = min(MAX_CATCH_UP_PER_CLAIM, max_records, remaining)
+    slots, following = _scan(schedule, first, now, _runnable_in_order(schedule, now, fire), cap)
+    truncated = following is not None and timing.fire_at(following) <= now
+    verdict = _misfire(schedule, slots, truncated, now, cap, fire)
     queued, skipped, cancel_active = _overlap(schedule.overlap_policy, state, verdict.candidates)
 
     budget = min(MAX_MISSED_RECORDS, max_records - len(verdict.candidates))
@@ -422,16 +470,46 @@ def plan_claim(schedule: Schedule, now: datetime, *, max_records: int = MAX_CATC
 
     consumed = verdict.consumed
     next_fire_at = slots[consumed] if consumed < len(slots) else following
+    pause_note = _expired_note(schedule, slots[consumed - 1]) if next_fire_at is None else None
+    if schedule.max_runs is not None and used + len(queued) >= schedule.max_runs:
+        next_fire_at, pause_note = None, max_runs_note(schedule.max_runs)
     return ClaimPlan(
-        runs=[_record(schedule, s, now, RunStatus.queued, None) for s in queued],
-        skipped=[_record(schedule, s, now, RunStatus.skipped, r) for s, r in skipped],
-        missed=[_record(schedule, s, now, RunStatus.missed, r) for s, r in recorded],
+        runs=[_record(schedule, s, now, RunStatus.queued, None, fire) for s in queued],
+        skipped=[_record(schedule, s, now, RunStatus.skipped, r, fire) for s, r in skipped],
+        missed=[_record(schedule, s, now, RunStatus.missed, r, fire) for s, r in recorded],
         missed_count=len(verdict.missed),
         next_fire_at=next_fire_at,
         enabled=next_fire_at is not None,
         cancel_active=cancel_active,
         consumed_count=consumed,
         last_consumed_at=slots[consumed - 1],
-        still_due=next_fire_at is not None and next_fire_at <= now,
-        pause_note=_expired_note(schedule, slots[consumed - 1]) if next_fire_at is None else None,
+        still_due=next_fire_at is not None and timing.fire_at(next_fire_at) <= now,
+        pause_note=pause_note,
     )
+
+
+def max_runs_note(max_runs: int) -> str:
+    return f"ended after max_runs ({max_runs}) runs"
+
+
+def remaining_runs(schedule: Schedule) -> int | None:
+    """How many more runs ``max_runs`` allows (None: no limit). Finished and active runs count, whatever
+    started them (slot, run-now, backfill); skipped and missed slots do not."""
+    if schedule.max_runs is None:
+        return None
+    used = schedule.state.total_run_count + schedule.state.active_run_count
+    return max(0, schedule.max_runs - used)
+
+
+def refused_trigger(spec: ScheduleSpec) -> str | None:
+    """The pause note for a stored cron the dialect now refuses (loaded leniently), else None."""
+    for index, trigger in enumerate(spec.all_triggers):
+        if isinstance(trigger, CronTrigger):
+            problem = validate_cron(trigger.expr)
+            if problem:
+                where = "trigger" if index == 0 and not spec.triggers else f"triggers[{index}]"
+                return (
+                    f"paused: {where}.expr {trigger.expr!r} is no longer accepted ({problem}); "
+                    "edit it to resume"
+                )
+    return None

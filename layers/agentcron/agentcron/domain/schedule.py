@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 
 from agentcron.domain.access import DEFAULT_PROJECT, PROJECT_ID_PATTERN, PROJECT_ID_RULE
+from agentcron.domain.exclusions import MAX_EXCLUSIONS, Exclusion
+from agentcron.domain.notify import NotifyConfig
 from agentcron.domain.policies import DstPolicy, MisfirePolicy, OverlapPolicy, RetryPolicy, RunOncePolicy
 from agentcron.domain.triggers import TRIGGER_TYPES, Trigger
 from agentcron.domain.values import (
@@ -22,6 +24,13 @@ from agentcron.domain.values import (
     strip_blank,
     to_utc,
 )
+
+MAX_TRIGGERS = 10
+MAX_JITTER_SECONDS = 24 * 3600
+MAX_RUNS_LIMIT = 1_000_000_000
+STORED = {"stored": True}
+"""Validation context of data read back from the store: lenient where the dialect has grown stricter (a cron
+stored before is loaded even when a create would now refuse it; see ``CronTrigger``)."""
 
 # Upper bounds keep every value far from datetime and int overflow in claims and executions.
 LIMIT_MAX = {"max_rounds": 1000, "max_total_tokens": 100_000_000, "max_duration_seconds": 7 * 24 * 3600}
@@ -111,6 +120,24 @@ def imported(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _check_trigger_shape(trigger: Any, where: str) -> None:
+    """A trigger must be an object with a known ``type``: said before pydantic's union errors would be."""
+    if not isinstance(trigger, dict):
+        if isinstance(trigger, DomainModel):
+            return
+        raise ValueError(f"{where} must be an object with a type")
+    kind = trigger.get("type")
+    if not kind:
+        raise ValueError(f"{where}.type is required (one of {', '.join(TRIGGER_TYPES)})")
+    if kind not in TRIGGER_TYPES:
+        raise ValueError(f"{where}.type must be one of {', '.join(TRIGGER_TYPES)}, got {kind!r}")
+
+
+def _coerce_tagged(value: Any) -> Any:
+    """Accept ``"skip"`` as shorthand for ``{"type": "skip"}``."""
+    return {"type": value} if isinstance(value, str) else value
+
+
 def _move_project(data: dict[str, Any]) -> dict[str, Any]:
     """Accept the seed system's ``run_config.project_id``: it becomes the top-level ``project_id``.
 
@@ -159,6 +186,13 @@ class ScheduleSpec(DomainModel):
     # stop firing at expires_at (slots at or after it are not run), so a forgotten schedule stops spending.
     max_consecutive_failures: int | None = None
     expires_at: datetime | None = None
+    # Triggers, issue 14: several triggers (the union of their instants; ``trigger`` is then the first),
+    # exclusions, a deterministic per-slot delay, an end after so many runs, notifications on a run's end.
+    triggers: list[Trigger] | None = Field(default=None, max_length=MAX_TRIGGERS)
+    exclude: list[Exclusion] | None = Field(default=None, max_length=MAX_EXCLUSIONS)
+    jitter_seconds: int = 0
+    max_runs: int | None = None
+    notify: NotifyConfig | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -166,21 +200,23 @@ class ScheduleSpec(DomainModel):
         if not isinstance(data, dict):
             return data
         data = dict(data)
+        several = data.get("triggers")
+        if several is not None:
+            if not isinstance(several, list) or not several:
+                raise ValueError("triggers must be a non-empty list of triggers (or send trigger instead)")
+            for index, item in enumerate(several):
+                _check_trigger_shape(item, f"triggers[{index}]")
+            if data.get("trigger") is None:
+                data["trigger"] = several[0]
         trigger = data.get("trigger")
         if trigger is None:
             raise ValueError("trigger is required")
-        if not isinstance(trigger, dict):
-            raise ValueError("trigger must be an object with a type")
-        kind = trigger.get("type")
-        if not kind:
-            raise ValueError(f"trigger.type is required (one of {', '.join(TRIGGER_TYPES)})")
-        if kind not in TRIGGER_TYPES:
-            raise ValueError(f"trigger.type must be one of {', '.join(TRIGGER_TYPES)}, got {kind!r}")
+        _check_trigger_shape(trigger, "trigger")
         # The lenient reading (imports, code, stored data) takes the original system's shorthands; the API
         # refuses them before this (agentcron.api.strict).
-        if isinstance(data.get("misfire_policy"), str):
-            data["misfire_policy"] = {"type": data["misfire_policy"]}
-        for key in ("run_config", "dst_policy", "retry_policy", "misfire_policy"):
+        if "misfire_policy" in data:
+            data["misfire_policy"] = _coerce_tagged(data["misfire_policy"])
+        for key in ("run_config", "dst_policy", "retry_policy", "misfire_policy", "jitter_seconds"):
             if key in data and data[key] is None:
                 del data[key]
         return _move_project(data)
@@ -238,10 +274,29 @@ class ScheduleSpec(DomainModel):
             raise ValueError("max_consecutive_failures must be >= 1 (omit it to never auto-pause)")
         return v
 
+    @field_validator("jitter_seconds")
+    @classmethod
+    def _jitter(cls, v: int) -> int:
+        return check_range("jitter_seconds", v, 0, MAX_JITTER_SECONDS)
+
+    @field_validator("max_runs")
+    @classmethod
+    def _max_runs(cls, v: int | None) -> int | None:
+        return None if v is None else check_range("max_runs", v, 1, MAX_RUNS_LIMIT)
+
     @model_validator(mode="after")
     def _window(self) -> ScheduleSpec:
         if self.start_at and self.end_at and self.start_at >= self.end_at:
             raise ValueError("start_at must be earlier than end_at")
+        if self.triggers is not None:
+            if self.trigger != self.triggers[0]:
+                raise ValueError(
+                    "trigger must be the first of triggers: send triggers alone to set several triggers"
+                )
+            if len(self.triggers) == 1:
+                self.triggers = None  # one trigger is the single-trigger form
+        if self.exclude == []:
+            self.exclude = None
         return self
 
     @model_validator(mode="after")
@@ -260,6 +315,11 @@ class ScheduleSpec(DomainModel):
             f"{field} must be shorter: a whole schedule is at most {MAX_SPEC_BYTES} bytes as JSON "
             f"(this one is {size})"
         )
+
+    @property
+    def all_triggers(self) -> list[Trigger]:
+        """Every trigger of the schedule: ``triggers`` when it has several, else ``[trigger]``."""
+        return list(self.triggers) if self.triggers else [self.trigger]
 
     @property
     def zone(self) -> ZoneInfo:
@@ -314,6 +374,6 @@ class Schedule(ScheduleSpec):
 
     @property
     def spec(self) -> ScheduleSpec:
-        return ScheduleSpec.model_validate(self.model_dump(exclude={"state"}))
+        return ScheduleSpec.model_validate(self.model_dump(exclude={"state"}), context=STORED)
 
 

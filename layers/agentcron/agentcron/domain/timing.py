@@ -36,14 +36,16 @@ year), however far away its next slot is; an expression that can never fire is r
 from __future__ import annotations
 
 import calendar
+import hashlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from agentcron.domain.cron import MACROS as CRON_MACROS
 from agentcron.domain.cron import CronError, CronExpr, parse_cron, validate_cron
+from agentcron.domain.exclusions import Exclusion
 from agentcron.domain.policies import DstPolicy
 from agentcron.domain.triggers import (
     CronTrigger,
@@ -54,12 +56,16 @@ from agentcron.domain.triggers import (
     Trigger,
     WeeklyTrigger,
 )
-from agentcron.domain.values import to_utc
+from agentcron.domain.values import iso, to_utc
 
 __all__ = [
     "CRON_MACROS",
+    "MAX_EXCLUDED_IN_A_ROW",
+    "MAX_JITTER_SECONDS",
+    "Excluded",
     "Timing",
     "iter_fire_times",
+    "jitter_offset",
     "next_fire_after",
     "upcoming",
     "validate_cron",
@@ -286,10 +292,41 @@ def upcoming(trigger: Any, after: datetime, count: int, **kwargs: Any) -> list[d
     return list(iter_fire_times(trigger, after, limit=count, **kwargs))
 
 
+MAX_EXCLUDED_IN_A_ROW = 10_000
+"""Consecutive excluded slots one search steps over before it answers "no next fire" (a bound on CPU: an
+exclusion that covers everything must not spin). Date and date-range items, and cron items that cover whole
+days, are stepped over a day or a range at a time and barely count."""
+
+MAX_JITTER_SECONDS = 24 * 3600
+
+
+def jitter_offset(key: str, slot: datetime, jitter_seconds: int) -> int:
+    """The delay in seconds (0..jitter_seconds) of ``slot``: a hash of the key (the schedule id) and the
+    slot, so every claimer, retry and preview computes the same one, and slots of one schedule spread."""
+    if jitter_seconds <= 0:
+        return 0
+    digest = hashlib.sha256(f"{key}/{to_utc(slot).isoformat()}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % (jitter_seconds + 1)
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """A slot an exclusion left out: its instant and which item did it (``exclude[0] 2026-12-25``)."""
+
+    at: datetime
+    reason: str
+
+
 @dataclass(frozen=True)
 class Timing:
-    """WHEN something fires: a trigger, its timezone (IANA; None is UTC), its window [start_at, end_at) and
-    its DST policy. Every question about fire times goes through one of these.
+    """WHEN something fires: its triggers, its timezone (IANA; None is UTC), its window [start_at, end_at),
+    its DST policy, the exclusions that leave slots out and the jitter that delays each slot. Every
+    question about fire times goes through one of these.
+
+    - ``more_triggers``: the slots are the union of every trigger's instants, one slot per distinct instant.
+    - ``exclude``: a slot an item covers is no slot at all (never run, never missed).
+    - ``jitter_seconds``/``jitter_key``: ``next_after`` answers nominal slots (run ids derive from them);
+      :meth:`fire_at` is when a slot is due, ``slot + jitter_offset(key, slot)``.
 
     >>> timing = Timing(DailyTrigger(hour=9, minute=0), timezone="Europe/Berlin")
     >>> timing.next_after(datetime(2026, 1, 5, tzinfo=UTC))
@@ -301,19 +338,123 @@ class Timing:
     start_at: datetime | None = None
     end_at: datetime | None = None
     dst_policy: DstPolicy = field(default_factory=DstPolicy)
+    more_triggers: tuple[Trigger, ...] = ()
+    exclude: tuple[Exclusion, ...] = ()
+    jitter_seconds: int = 0
+    jitter_key: str = ""
+
+    @property
+    def triggers(self) -> tuple[Trigger, ...]:
+        return (self.trigger, *self.more_triggers)
 
     def next_after(self, after: datetime) -> datetime | None:
-        """The first fire strictly after ``after`` inside the window; None when there is none."""
-        return next_fire_after(self.trigger, after, **self._window())
+        """The first slot strictly after ``after`` inside the window and not excluded; None when none."""
+        return self._next(after, None, [MAX_EXCLUDED_IN_A_ROW])
 
     def iter_after(
         self, after: datetime, *, until: datetime | None = None, limit: int | None = None
     ) -> Iterator[datetime]:
-        """Successive fires strictly after ``after``, up to and including ``until``, at most ``limit``."""
-        return iter_fire_times(self.trigger, after, until=until, limit=limit, **self._window())
+        """Successive slots strictly after ``after``, up to and including ``until``, at most ``limit``.
+
+        An interval without ``anchor_at`` is anchored once, at ``after``."""
+        timing = self._anchored(to_utc(after))
+        stop = to_utc(until) if until is not None else None
+        count = 0
+        while limit is None or count < limit:
+            fire = timing.next_after(after)
+            if fire is None or (stop is not None and fire > stop):
+                return
+            yield fire
+            count += 1
+            after = fire
 
     def upcoming(self, after: datetime, count: int) -> list[datetime]:
         return list(self.iter_after(after, limit=count))
+
+    def preview(self, after: datetime, count: int) -> tuple[list[datetime], list[Excluded]]:
+        """The next ``count`` slots and the excluded slots met before the last of them (for a whole-day
+        item, its first slot only, the reason saying until when). One budget of ``MAX_EXCLUDED_IN_A_ROW``
+        skipped slots covers the whole preview, so its cost is bounded whatever ``count`` is."""
+        timing = self._anchored(to_utc(after))
+        fires: list[datetime] = []
+        excluded: list[Excluded] = []
+        budget = [MAX_EXCLUDED_IN_A_ROW]
+        while len(fires) < count:
+            fire = timing._next(after, excluded, budget)
+            if fire is None:
+                break
+            fires.append(fire)
+            after = fire
+        return fires, excluded[: max(count, 1) * 10]
+
+    def offset(self, slot: datetime) -> int:
+        """The jitter delay of ``slot`` in seconds."""
+        return jitter_offset(self.jitter_key, slot, self.jitter_seconds)
+
+    def fire_at(self, slot: datetime) -> datetime:
+        """When ``slot`` is due: the nominal instant plus its jitter delay."""
+        return slot + timedelta(seconds=self.offset(slot)) if self.jitter_seconds else slot
+
+    def excluded_by(self, slot: datetime) -> str | None:
+        """Why ``slot`` is excluded (``exclude[0] 2026-12-25``), None when it is not."""
+        if not self.exclude:
+            return None
+        local = to_utc(slot).astimezone(_zone(self.timezone)).replace(tzinfo=None)
+        for index, item in enumerate(self.exclude):
+            if item.covers(local):
+                return item.describe(index)
+        return None
+
+    # ------------------------------------------------------------------ implementation
+
+    def _nominal(self, after: datetime) -> datetime | None:
+        window = self._window()
+        fires = [next_fire_after(trigger, after, **window) for trigger in self.triggers]
+        found = [fire for fire in fires if fire is not None]
+        return min(found) if found else None
+
+    def _next(self, after: datetime, report: list[Excluded] | None, budget: list[int]) -> datetime | None:
+        """The next slot not excluded; each excluded one met spends one of ``budget`` (None when spent)."""
+        after = to_utc(after)
+        candidate = self._nominal(after)
+        while candidate is not None and self.exclude:
+            zone = _zone(self.timezone)
+            local = candidate.astimezone(zone).replace(tzinfo=None)
+            hit = next(((i, item) for i, item in enumerate(self.exclude) if item.covers(local)), None)
+            if hit is None:
+                break
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
+            index, item = hit
+            resume = item.resume_at(local)
+            reason = item.describe(index)
+            if resume is not None:
+                resume_at = resume.replace(tzinfo=zone).astimezone(UTC)
+                if report is not None:
+                    report.append(Excluded(candidate, f"{reason}: every slot until {iso(resume_at)}"))
+                after = max(candidate, resume_at - _EPSILON)
+            else:
+                if report is not None:
+                    report.append(Excluded(candidate, reason))
+                after = candidate
+            candidate = self._nominal(after)
+        return candidate
+
+    def _anchored(self, after: datetime) -> Timing:
+        """This timing with unanchored intervals anchored at ``after`` (whole seconds)."""
+        anchor = after.replace(microsecond=0)
+
+        def fix(trigger: Trigger) -> Trigger:
+            if isinstance(trigger, IntervalTrigger) and trigger.anchor_at is None:
+                return trigger.model_copy(update={"anchor_at": anchor})
+            return trigger
+
+        if not any(isinstance(t, IntervalTrigger) and t.anchor_at is None for t in self.triggers):
+            return self
+        return replace(
+            self, trigger=fix(self.trigger), more_triggers=tuple(fix(t) for t in self.more_triggers)
+        )
 
     def _window(self) -> dict[str, Any]:
         return {

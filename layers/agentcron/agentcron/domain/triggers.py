@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from agentcron.domain.values import YEAR_SECONDS, DomainModel, check_instant, check_range, slot_time
 
@@ -128,13 +128,17 @@ class CronTrigger(DomainModel):
 
     @field_validator("expr")
     @classmethod
-    def _expr(cls, v: str) -> str:
+    def _expr(cls, v: str, info: ValidationInfo) -> str:
         v = " ".join(v.split())
         if not v:
             raise ValueError("trigger.expr is required")
         from agentcron.domain.cron import validate_cron  # local: keeps croniter off the import path
 
         problem = validate_cron(v)
+        if problem and (info.context or {}).get("stored"):
+            # Lenient load: a schedule stored under an older, laxer dialect still reads, lists and deletes;
+            # its claim pauses it with the reason (planner), and any edit must fix the expression.
+            return v
         if problem:
             raise ValueError(f"trigger.expr is not a valid cron expression: {problem}")
         return v

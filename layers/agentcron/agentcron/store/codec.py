@@ -22,6 +22,7 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from agentcron.domain.schedule import STORED
 from agentcron.domain.values import iso  # the one text form of an instant, stored as is
 from agentcron.models import Run, Schedule, ScheduleSpec, ScheduleState, to_utc
 
@@ -172,14 +173,15 @@ def schedule_from_item(item: dict[str, Any]) -> tuple[Schedule, int]:
             state[name] = parse_iso(data[name])
     if data.get("next_fire_at") is not None:
         state["next_fire_at"] = from_epoch_ms(data["next_fire_at"])
-    schedule = Schedule.model_validate({**spec, "state": ScheduleState.model_validate(state)})
+    schedule = Schedule.model_validate({**spec, "state": ScheduleState.model_validate(state)}, context=STORED)
     return schedule, int(data.get("version", 0))
 
 
 def spec_json(spec: ScheduleSpec) -> str:
     """The stored spec: unset (null) fields left out, so a typical schedule item stays within one 1 KB write
-    unit (every claim and run transition writes it). Reading fills them back in."""
-    return ScheduleSpec.model_validate(spec.model_dump()).model_dump_json(exclude_none=True)
+    unit (every claim and run transition writes it). Reading fills them back in. Validated leniently: a cron
+    stored under an older dialect is written back as it was (see ``STORED``)."""
+    return ScheduleSpec.model_validate(spec.model_dump(), context=STORED).model_dump_json(exclude_none=True)
 
 
 # --------------------------------------------------------------------------- runs

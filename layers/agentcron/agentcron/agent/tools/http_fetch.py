@@ -124,6 +124,30 @@ class Fetcher:
             return FetchResult(url, status, headers.get("content-type", ""), body, truncated)
         raise FetchFailed(f"more than {self.max_redirects} redirects")
 
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST ``body`` to an https ``url`` through the same guard; the status (redirects not followed:
+        a webhook that redirects is answered like any other status). For signed notifications."""
+        parts = urlsplit(url)
+        if parts.scheme != "https":
+            raise AddressRefused("only https URLs are posted to")
+        if parts.username or parts.password:
+            raise AddressRefused("URLs with credentials are not posted to")
+        host, port = parts.hostname or "", parts.port or 443
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        last_error: Exception | None = None
+        for address in checked_addresses(host, port, self.resolver):
+            connection = self._connection("https", host, port, address, self.timeout_seconds)
+            try:
+                connection.request("POST", target, body=body, headers={**headers, "Connection": "close"})
+                response = connection.getresponse()
+                response.read(_CHUNK)
+                return response.status
+            except (OSError, http.client.HTTPException) as exc:
+                last_error = exc
+            finally:
+                connection.close()
+        raise FetchFailed(f"{host}: {last_error}")
+
     def _get(self, url: str, max_bytes: int, deadline: float) -> tuple[int, dict[str, str], bytes, bool]:
         try:
             parts = urlsplit(url)

@@ -63,10 +63,13 @@ class SchedulerArguments(BaseModel):
         default=None,
         description=(
             "create: the whole schedule: name, trigger "
-            "({type: interval|once|daily|weekly|monthly|cron, ...}), "
-            "optional timezone, enabled, misfire_policy, overlap_policy, run_config {task_message, model, "
+            "({type: interval|once|daily|weekly|monthly|cron, ...}) or triggers (a list of them: one run "
+            "per distinct instant), optional timezone, enabled, misfire_policy, overlap_policy, "
+            "exclude (list of {date} | {start_date, end_date} | {cron}, optional name), jitter_seconds, "
+            "max_runs, notify {targets: [{type: sns, topic_arn} | {type: webhook, url, secret_parameter}], "
+            "statuses}, run_config {task_message, model, "
             "auto_execute, tools, limits, include_last_result}. patch: only the fields to change "
-            "(run_config keys are merged)."
+            "(run_config keys are merged; trigger or triggers replaces the set of triggers)."
         ),
     )
     task_message: str | None = Field(
@@ -127,7 +130,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def summary(schedule: Schedule) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "id": schedule.id,
         "project_id": schedule.project_id,
         "name": schedule.name,
@@ -138,6 +141,16 @@ def summary(schedule: Schedule) -> dict[str, Any]:
         "last_finished_at": _iso(schedule.state.last_finished_at),
         "consecutive_failures": schedule.state.consecutive_failures,
     }
+    if schedule.triggers:
+        out["triggers"] = [t.model_dump(mode="json", exclude_none=True) for t in schedule.triggers]
+    if schedule.exclude:
+        out["exclude"] = [e.model_dump(mode="json", exclude_none=True) for e in schedule.exclude]
+    for name in ("jitter_seconds", "max_runs", "pause_note"):
+        if getattr(schedule, name):
+            out[name] = getattr(schedule, name)
+    if schedule.notify is not None:
+        out["notify"] = schedule.notify.model_dump(mode="json", exclude_none=True)
+    return out
 
 
 def run_summary(run: Run) -> dict[str, Any]:

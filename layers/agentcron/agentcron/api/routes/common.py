@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from agentcron.api.errors import bad_request
 from agentcron.api.idempotency import KEY_HEADER
 from agentcron.api.schemas import ErrorResponse, ScheduleView
+from agentcron.domain.schedule import STORED
 from agentcron.exceptions import RunNotFound, ScheduleNotFound, SessionNotFound, VersionConflict
 from agentcron.models import SCHEDULE_ID_PATTERN, Schedule
 from agentcron.store.codec import decode_cursor, encode_cursor
@@ -125,7 +126,7 @@ def fit_page(
 
 
 def view(schedule: Schedule, version: int | None) -> ScheduleView:
-    return ScheduleView.model_validate({**schedule.model_dump(), "version": version})
+    return ScheduleView.model_validate({**schedule.model_dump(), "version": version}, context=STORED)
 
 
 def reply(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

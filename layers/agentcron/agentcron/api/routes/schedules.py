@@ -140,8 +140,8 @@ def create_schedule(
 def preview(
     spec: Annotated[ScheduleSpec, Body()], services: ServicesDep, caller: CallerDep, count: Count = 10
 ) -> Response[FireTimes]:
-    times = use_cases.preview(services, caller, spec, count)
-    body = FireTimes(timezone=spec.timezone or "UTC", enabled=spec.enabled, fire_times=times)
+    found = use_cases.preview(services, caller, spec, count)
+    body = FireTimes.of(found, timezone=spec.timezone or "UTC", enabled=spec.enabled)
     return reply(HTTPStatus.OK, body)
 
 
@@ -248,11 +248,8 @@ def resume(
 def upcoming(
     schedule_id: str, services: ServicesDep, caller: CallerDep, count: Count = 10
 ) -> Response[FireTimes]:
-    schedule, times = use_cases.upcoming(services, caller, schedule_id, count)
-    body = FireTimes(
-        schedule_id=schedule.id,
-        timezone=schedule.timezone or "UTC",
-        enabled=schedule.enabled,
-        fire_times=times,
+    schedule, found = use_cases.upcoming(services, caller, schedule_id, count)
+    body = FireTimes.of(
+        found, schedule_id=schedule.id, timezone=schedule.timezone or "UTC", enabled=schedule.enabled
     )
     return reply(HTTPStatus.OK, body)
