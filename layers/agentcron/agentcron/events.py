@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -82,8 +83,6 @@ class RunFinishedPublisher:
         *,
         on_failure: Callable[[Run], None] | None = None,
     ) -> None:
-        import threading
-
         self.client = client
         self.bus_name = bus_name or DEFAULT_BUS
         self.on_failure = on_failure

@@ -167,30 +167,9 @@ class RunsMixin(StoreBase):
                 return None
             if run.status not in (RunStatus.queued, RunStatus.running):
                 return None
-            lag = max(0, epoch_ms(now) - epoch_ms(run.scheduled_for))
-            started = run.model_copy(
-                update={
-                    "status": RunStatus.running,
-                    "attempt": run.attempt + 1,
-                    "started_at": now,
-                    "dispatch_lag_ms": run.dispatch_lag_ms if run.dispatch_lag_ms is not None else lag,
-                    "session_id": run.session_id or session_id,
-                }
-            )
-            update = Update()
-            update.set("status", RunStatus.running.value).set("attempt", started.attempt)
-            update.set("started_at", iso(now)).set("dispatch_lag_ms", started.dispatch_lag_ms)
-            if session_id is not None and run.session_id is None:
-                update.set("session_id", session_id)
-            for name, value in self._open_attributes(run_id, now + timedelta(seconds=lease_seconds)).items():
-                update.set(name, value)
-            update.when(f"{update.n('status')} = {update.v(run.status.value)}")
-            update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
+            update, counters, started = self._start_write(run, now, lease_seconds, session_id)
             if run.status == RunStatus.running:
                 update.when(f"{update.n('open_until')} <= {update.v(now_ms)}")
-            counters = Update().set("last_started_at", iso(now))
-            if run.status == RunStatus.queued:
-                counters.add("queued_run_count", -1).add("running_run_count", 1)
             if self._transition(schedule_id, run_id, update, counters):
                 return started
         return None
@@ -201,20 +180,31 @@ class RunsMixin(StoreBase):
         then reads it and decides. Same writes as :meth:`start_run`'s queued -> running, ``session_id``
         included (kept when the run has one: the condition on the attempt makes it the message's).
         """
+        update, counters, started = self._start_write(run, now, lease_seconds, session_id)
+        cancel = update.n("cancel_requested")
+        update.when(f"attribute_not_exists({cancel}) OR {cancel} = {update.v(False)}")
+        return started if self._transition(run.schedule_id, run.run_id, update, counters) else None
+
+    def _start_write(
+        self, run: Run, now: datetime, lease_seconds: int, session_id: str | None
+    ) -> tuple[Update, Update, Run]:
+        """The start of ``run`` as read (its status and attempt the conditions): the run update, the schedule
+        counters (queued - 1 / running + 1 unless a takeover) and the run as started. The lag and the session
+        id are kept when the run has them (a retry)."""
         lag = max(0, epoch_ms(now) - epoch_ms(run.scheduled_for))
         update = Update()
         update.set("status", RunStatus.running.value).set("attempt", run.attempt + 1).set("started_at", iso(now))
-        update.set_if_absent("dispatch_lag_ms", lag).set_if_absent("session_id", session_id)
+        update.set_if_absent("dispatch_lag_ms", lag)
+        if session_id is not None:
+            update.set_if_absent("session_id", session_id)
         for name, value in self._open_attributes(run.run_id, now + timedelta(seconds=lease_seconds)).items():
             update.set(name, value)
-        update.when(f"{update.n('status')} = {update.v(RunStatus.queued.value)}")
+        update.when(f"{update.n('status')} = {update.v(run.status.value)}")
         update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
-        cancel = update.n("cancel_requested")
-        update.when(f"attribute_not_exists({cancel}) OR {cancel} = {update.v(False)}")
-        counters = Update().set("last_started_at", iso(now)).add("queued_run_count", -1).add("running_run_count", 1)
-        if not self._transition(run.schedule_id, run.run_id, update, counters):
-            return None
-        return run.model_copy(
+        counters = Update().set("last_started_at", iso(now))
+        if run.status == RunStatus.queued:
+            counters.add("queued_run_count", -1).add("running_run_count", 1)
+        started = run.model_copy(
             update={
                 "status": RunStatus.running,
                 "attempt": run.attempt + 1,
@@ -223,6 +213,7 @@ class RunsMixin(StoreBase):
                 "session_id": run.session_id or session_id,
             }
         )
+        return update, counters, started
 
     def bind_session(self, schedule_id: str, run_id: str, session_id: str) -> None:
         """Record the agent session of a run; ``RunNotFound`` when the run does not exist."""
