@@ -116,7 +116,9 @@ def test_a_backlog_larger_than_one_transaction_is_claimed_in_several(stack):
 def test_a_once_schedule_fires_once_and_is_disabled(stack):
     create(stack, trigger={"type": "once", "at": "2026-03-02T12:30:00Z"})
     assert run_sweep(stack, NOW + timedelta(minutes=31)).runs_queued == 1
-    assert stack.store.get_schedule("s1").enabled is False
+    finished = stack.store.get_schedule("s1")
+    assert not finished.enabled
+    assert finished.pause_note == "finished: its once trigger fired (2026-03-02T12:30:00Z)"
     assert run_sweep(stack, NOW + timedelta(days=1)).schedules_due == 0
     assert len(all_runs(stack)) == 1
 

@@ -112,6 +112,13 @@ def test_build_session_has_system_then_user_message_title_and_metadata() -> None
     assert session.id == SID
 
 
+def test_a_session_title_shows_a_run_now_slot_to_the_second() -> None:
+    schedule = _schedule(task_message="t")
+    run = _run().model_copy(update={"scheduled_for": datetime(2026, 3, 1, 9, 0, 5, 123456, tzinfo=UTC)})
+    session = build_session(SID, schedule, run, resolve_run_config(schedule, run, SETTINGS), NOW)
+    assert session.title == "Daily news - 2026-03-01T09:00:05Z"
+
+
 def test_build_session_without_task_has_only_the_system_message_and_only_set_metadata() -> None:
     schedule, run = _schedule(), _run()
     session = build_session(SID, schedule, run, resolve_run_config(schedule, run, SETTINGS), NOW)

@@ -107,4 +107,4 @@ def test_an_end_at_before_expires_at_ends_the_schedule_without_an_expiry_note() 
         }
     )
     plan = plan_claim(schedule, NOW + timedelta(minutes=1))
-    assert (plan.enabled, plan.pause_note) == (False, None)
+    assert (plan.enabled, plan.pause_note) == (False, "finished: end_at 2026-03-02T12:02:00Z reached")

@@ -8,13 +8,32 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Left-aligned columns separated by two spaces; ``-`` for empty cells."""
+ELLIPSIS = "…"
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], limits: dict[str, int] | None = None
+) -> str:
+    """Left-aligned columns separated by two spaces; ``-`` for empty cells.
+
+    ``limits`` caps the width of the named columns (a longer cell is cut and ends with ``…``), so one long
+    name or reason does not widen every row; ``-o wide`` passes none.
+    """
     cells = [[_cell(value) for value in row] for row in rows]
+    for i, header in enumerate(headers):
+        cap = (limits or {}).get(header)
+        if cap:
+            for row in cells:
+                row[i] = truncate(row[i], cap)
     widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
     return "\n".join(lines)
+
+
+def truncate(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, the last one ``…`` when something was cut."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + ELLIPSIS
 
 
 def _cell(value: Any) -> str:

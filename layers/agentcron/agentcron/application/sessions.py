@@ -166,7 +166,8 @@ def build_session(
     }
     return Session(
         id=session_id,
-        title=f"{schedule.name} - {iso(run.scheduled_for)}",
+        # A run-now's slot is the request's instant: the title shows it to the second (no microseconds).
+        title=f"{schedule.name} - {iso(run.scheduled_for.replace(microsecond=0))}",
         model=resolved.model,
         messages=messages,
         metadata={key: value for key, value in metadata.items() if value},

@@ -188,14 +188,21 @@ def expiry_note(expires_at: datetime) -> str:
     return f"expired at {iso(expires_at)}"
 
 
-def _expired_note(spec: ScheduleSpec, after: datetime) -> str | None:
-    """The pause note when ``expires_at`` (not the trigger, not ``end_at``) is why nothing fires after
-    ``after``; None otherwise."""
-    if spec.expires_at is None or (spec.end_at is not None and spec.end_at <= spec.expires_at):
-        return None
-    if _fire_after(spec, after, expiring=False) is None:
-        return None
-    return expiry_note(spec.expires_at)
+FINISHED = "finished"  # the first word of the note of a schedule that ended by itself (no further fire)
+
+
+def _expired_note(spec: ScheduleSpec, after: datetime) -> str:
+    """The note of a schedule with nothing to fire after ``after``: ``expired at ...`` when ``expires_at``
+    (not the trigger, not ``end_at``) is why, else ``finished: ...`` saying what ended it, so an ended
+    schedule never reads as one paused without a reason."""
+    if spec.expires_at is not None and (spec.end_at is None or spec.end_at > spec.expires_at):
+        if _fire_after(spec, after, expiring=False) is not None:
+            return expiry_note(spec.expires_at)
+    if len(spec.all_triggers) == 1 and spec.trigger.type == "once":
+        return f"{FINISHED}: its once trigger fired ({iso(after)})"
+    if spec.end_at is not None:
+        return f"{FINISHED}: end_at {iso(spec.end_at)} reached"
+    return f"{FINISHED}: no further fire time after {iso(after)}"
 
 
 def initial_next_fire(spec: ScheduleSpec, now: datetime) -> datetime | None:
