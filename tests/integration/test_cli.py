@@ -165,7 +165,7 @@ def test_backfill_and_session(cli: Any, served: Any, spec_files: dict) -> None:
 
 def test_delete_and_exit_codes(cli: Any, spec_files: dict, tmp_path: Path) -> None:
     cli("schedules", "create", "-f", str(spec_files["json"]))
-    code, out, _ = cli("schedules", "delete", "every-minute", "--json")
+    code, out, _ = cli("schedules", "delete", "every-minute", "--json", "--yes")
     assert code == 0 and json.loads(out) == {"schedule_id": "every-minute", "deleted": True, "job_id": None}
     code, _, err = cli("schedules", "get", "every-minute")
     assert code == 1 and err.strip() == "error: HTTP 404: Schedule not found"

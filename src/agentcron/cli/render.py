@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
 
 ELLIPSIS = "…"
 
@@ -125,21 +125,46 @@ def _features(s: dict[str, Any]) -> list[tuple[str, Any]]:
     return lines
 
 
-def schedules_table(schedules: list[dict[str, Any]]) -> str:
-    rows = [
-        (
+# Column caps of the default table (-o wide lifts them): ids stay whole (they are copied into commands).
+SCHEDULE_LIMITS = {"NAME": 32, "TRIGGER": 30, "PROJECT": 16}
+RUN_LIMITS = {"REASON": 40, "SESSION": 36}
+ENDED_NOTE = re.compile(r"^(finished|ended|expired)\b")
+
+
+def status(s: dict[str, Any]) -> str:
+    """``yes``, ``paused``, or ``finished`` for a schedule that ended by itself (its once trigger fired,
+    ``end_at`` or ``max_runs`` reached, expired): the claim disables it with a note saying so."""
+    if s.get("enabled"):
+        return "yes"
+    return "finished" if ENDED_NOTE.match(s.get("pause_note") or "") else "paused"
+
+
+def zone_name(s: dict[str, Any]) -> str:
+    """A schedule's timezone as the API's fire times name it: ``UTC`` when the spec leaves it out."""
+    return s.get("timezone") or "UTC"
+
+
+def schedules_table(schedules: list[dict[str, Any]], *, wide: bool = False) -> str:
+    headers = ["ID", "NAME", "ENABLED", "TRIGGER", "TIMEZONE", "NEXT FIRE", "RUNS", "PROJECT"]
+    if wide:
+        headers += ["VERSION", "UPDATED BY", "NOTE"]
+    rows = []
+    for s in schedules:
+        state = s.get("state") or {}
+        row = [
             s["id"],
             s.get("name"),
-            "yes" if s.get("enabled") else "paused",
+            status(s),
             triggers_summary(s),
-            s.get("timezone") or "UTC",
-            when((s.get("state") or {}).get("next_fire_at")),
-            (s.get("state") or {}).get("total_run_count", 0),
+            zone_name(s),
+            when(state.get("next_fire_at")),
+            state.get("total_run_count", 0),
             s.get("project_id") or "default",
-        )
-        for s in schedules
-    ]
-    return table(("ID", "NAME", "ENABLED", "TRIGGER", "TIMEZONE", "NEXT FIRE", "RUNS", "PROJECT"), rows)
+        ]
+        if wide:
+            row += [s.get("version"), s.get("updated_by"), s.get("pause_note")]
+        rows.append(row)
+    return table(headers, rows, None if wide else SCHEDULE_LIMITS)
 
 
 def schedule_detail(s: dict[str, Any]) -> str:
@@ -152,12 +177,9 @@ def schedule_detail(s: dict[str, Any]) -> str:
         ("project", s.get("project_id") or "default"),
         ("created by", s.get("created_by")),
         ("updated by", s.get("updated_by")),
-        (
-            "enabled",
-            "yes" if s.get("enabled") else f"paused{': ' + s['pause_note'] if s.get('pause_note') else ''}",
-        ),
+        ("enabled", status(s) + (f": {s['pause_note']}" if not s.get("enabled") and s.get("pause_note") else "")),
         ("trigger", triggers_summary(s)),
-        ("timezone", s.get("timezone") or "UTC"),
+        ("timezone", zone_name(s)),
         ("window", f"{when(s.get('start_at'))} .. {when(s.get('end_at'))}"),
         *_features(s),
         ("misfire policy", misfire.get("type")),
@@ -180,9 +202,13 @@ def schedule_detail(s: dict[str, Any]) -> str:
     return "\n".join(f"{k.ljust(width)}  {_cell(v)}" for k, v in lines)
 
 
-def runs_table(runs: list[dict[str, Any]]) -> str:
-    rows = [
-        (
+def runs_table(runs: list[dict[str, Any]], *, wide: bool = False) -> str:
+    headers = ["RUN ID", "STATUS", "TRIGGER", "SLOT", "STARTED", "TOOK", "SESSION", "REASON"]
+    if wide:
+        headers += ["COMPLETED", "ATTEMPT", "TOKENS"]
+    rows = []
+    for r in runs:
+        row = [
             r["run_id"],
             r.get("status"),
             r.get("trigger"),
@@ -191,10 +217,16 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
             f"{r['execution_duration_ms']} ms" if r.get("execution_duration_ms") is not None else None,
             r.get("session_id"),
             r.get("outcome_reason"),
-        )
-        for r in runs
-    ]
-    return table(("RUN ID", "STATUS", "TRIGGER", "SLOT", "STARTED", "TOOK", "SESSION", "REASON"), rows)
+        ]
+        if wide:
+            usage = r.get("usage") or {}
+            row += [when(r.get("completed_at")), r.get("attempt"), _tokens(usage) if usage else None]
+        rows.append(row)
+    return table(headers, rows, None if wide else RUN_LIMITS)
+
+
+def _tokens(usage: dict[str, Any]) -> str:
+    return f"{usage.get('input_tokens', 0)} in / {usage.get('output_tokens', 0)} out"
 
 
 def run_detail(r: dict[str, Any]) -> str:

@@ -16,7 +16,8 @@ renders them) and scopes (its ``scope`` / ``scp`` claim) go into ``requestContex
 is verified locally: not the signature, the issuer, the audience nor the expiry.
 
 The web console (``agentcron.console``) is served beside the API on the same port: ``/console`` and its files
-are answered here, ``/`` redirects to it, every other path goes to the handler.
+are answered here, ``/`` redirects to it, ``GET /_local`` says where the local stack's queues and bucket are
+(``local_info``), every other path goes to the handler.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ HANDLER_TIMEOUT_SECONDS = 30  # API Gateway's integration limit
 API_CONTAINERS = 4  # handlers serving at the same time
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 API_ID = "local"
+# Where the local stack's queues and bucket are (for `agentcron dlq` and people): served here only, never
+# by the API handler (a deployed stack's are its outputs).
+LOCAL_INFO_PATH = "/_local"
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -193,6 +197,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _handle(self) -> None:
+        if self.server.local_info is not None and urlsplit(self.path).path == LOCAL_INFO_PATH:
+            body = json.dumps(self.server.local_info).encode()
+            self._send(200, [("Content-Type", "application/json")], body)
+            return
         if self.server.console:
             static = static_reply(self.command, urlsplit(self.path).path)
             if static is not None:
@@ -281,8 +289,10 @@ class ApiServer(ThreadingHTTPServer):
         on_error: Callable[[str], None] = print,
         console: bool = True,
         auth: str = "none",
+        local_info: dict[str, Any] | None = None,
     ) -> None:
         super().__init__((host, port), _RequestHandler)
+        self.local_info = local_info  # answered at LOCAL_INFO_PATH when given
         self.console = console  # serve the web console at /console
         self.auth = auth  # "none", or "jwt": a bearer JWT required, its claims passed on unverified
         handlers = handler if isinstance(handler, list) else [handler]

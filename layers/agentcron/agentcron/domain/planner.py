@@ -195,9 +195,9 @@ def _expired_note(spec: ScheduleSpec, after: datetime) -> str:
     """The note of a schedule with nothing to fire after ``after``: ``expired at ...`` when ``expires_at``
     (not the trigger, not ``end_at``) is why, else ``finished: ...`` saying what ended it, so an ended
     schedule never reads as one paused without a reason."""
-    if spec.expires_at is not None and (spec.end_at is None or spec.end_at > spec.expires_at):
-        if _fire_after(spec, after, expiring=False) is not None:
-            return expiry_note(spec.expires_at)
+    expiring = spec.expires_at is not None and (spec.end_at is None or spec.end_at > spec.expires_at)
+    if expiring and _fire_after(spec, after, expiring=False) is not None:
+        return expiry_note(spec.expires_at)
     if len(spec.all_triggers) == 1 and spec.trigger.type == "once":
         return f"{FINISHED}: its once trigger fired ({iso(after)})"
     if spec.end_at is not None:
