@@ -14,6 +14,7 @@ from typing import Any
 from agentcron.cli import render
 from agentcron.cli.client import ApiClient, ApiReply, segment
 from agentcron.cli.context import EXIT_OK, ApiFailed, Context
+from agentcron.cli.manifests import MERGED_FIELDS
 from agentcron.cli.specs import SpecError, parse_assignments, read_spec
 
 OVERLAP_POLICIES = ("allow", "skip", "queue_one", "cancel_other", "queue_all")
@@ -110,35 +111,44 @@ def update(client: ApiClient, args: argparse.Namespace) -> ApiReply:
         if not current.ok:
             return current
         if_match = if_match or current.headers.get("etag")
-        changes = nest_into(current.body, changes, parse_assignments(pairs))
+        changes = nest_into(current.body, changes, pairs)
     else:
         changes.update(parse_assignments(pairs))
     return client.request("PATCH", _schedule_path(args), body=changes, headers=_headers(if_match=if_match))
 
 
-def nest_into(current: dict[str, Any], changes: dict[str, Any], assignments: dict[str, Any]) -> dict[str, Any]:
-    """``changes`` plus ``assignments``, each object-valued assignment merged into the schedule's current
-    object of that name (itself changed by ``changes`` first) so the PATCH carries the whole object.
+def nest_into(current: dict[str, Any], changes: dict[str, Any], pairs: list[str]) -> dict[str, Any]:
+    """``changes`` plus the ``--set`` pairs: a plain key sets the field (a JSON object replaces it whole), a
+    dotted key changes one field inside the schedule's current object of that name (as ``changes`` left
+    it), so the PATCH carries the whole object.
 
     Walking into a field that holds a value, not an object (``name.x=1``), is a usage error; a key the API
     does not know is left for the API to refuse, naming it (its strict input is the one list of fields)."""
     out = dict(changes)
-    for key, value in assignments.items():
-        base = out.get(key, current.get(key))
-        if isinstance(value, dict) and value and (base is None or isinstance(base, dict)):
-            out[key] = _merged(base or {}, value, key)
-        else:
+    for pair in pairs:
+        assignment = parse_assignments([pair])
+        (key, value), dotted = next(iter(assignment.items())), "." in pair.partition("=")[0]
+        if not dotted:
             out[key] = value
+            continue
+        if key in MERGED_FIELDS:  # PATCH merges its keys itself (a null removes one): send the change only
+            out[key] = {**(out.get(key) or {}), **value}
+            continue
+        base = out.get(key, current.get(key))
+        if base is not None and not isinstance(base, dict):
+            raise SpecError(f"--set {pair.partition('=')[0]}: {key} is {type(base).__name__}, not an object")
+        out[key] = _merged(base or {}, value, key)
     return out
 
 
 def _merged(base: dict[str, Any], update: dict[str, Any], path: str) -> dict[str, Any]:
+    """``base`` with the one dotted assignment ``update`` (nested dicts down to the value) applied."""
     merged = {k: v for k, v in base.items() if v is not None}
     for key, value in update.items():
         here = merged.get(key)
-        if isinstance(value, dict) and value and isinstance(here, dict):
+        if isinstance(value, dict) and isinstance(here, dict):
             merged[key] = _merged(here, value, f"{path}.{key}")
-        elif isinstance(value, dict) and value and here is not None:
+        elif isinstance(value, dict) and here is not None:
             raise SpecError(f"--set {path}.{key}.…: {path}.{key} is {type(here).__name__}, not an object")
         elif value is None:
             merged.pop(key, None)
