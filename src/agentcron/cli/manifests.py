@@ -91,8 +91,10 @@ def patch_between(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if key not in new and key != "id":
             body[key] = None
     for key in MERGED_FIELDS:
-        if isinstance(body.get(key), dict) and isinstance(old.get(key), dict):
-            body[key] = {**body[key], **{k: None for k in old[key] if k not in new[key]}}
+        if isinstance(new.get(key), dict) and isinstance(old.get(key), dict):
+            removed = {k: None for k in old[key] if k not in new[key]}
+            if removed:
+                body[key] = {**(body.get(key) or new[key]), **removed}
     return body
 
 

@@ -33,7 +33,7 @@ def table(
 
 def truncate(text: str, width: int) -> str:
     """``text`` cut to ``width`` characters, the last one ``…`` when something was cut."""
-    return text if len(text) <= width else text[: max(0, width - 1)] + ELLIPSIS
+    return text if len(text) <= width else text[: max(0, width - 1)].rstrip() + ELLIPSIS
 
 
 def _cell(value: Any) -> str:
@@ -167,6 +167,13 @@ def schedules_table(schedules: list[dict[str, Any]], *, wide: bool = False) -> s
     return table(headers, rows, None if wide else SCHEDULE_LIMITS)
 
 
+def _status_line(s: dict[str, Any]) -> str:
+    shown, note = status(s), s.get("pause_note")
+    if shown == "finished":
+        return note or shown  # the note says it: "finished: its once trigger fired (...)"
+    return f"paused: {note}" if shown == "paused" and note else shown
+
+
 def schedule_detail(s: dict[str, Any]) -> str:
     state = s.get("state") or {}
     config = s.get("run_config") or {}
@@ -177,7 +184,7 @@ def schedule_detail(s: dict[str, Any]) -> str:
         ("project", s.get("project_id") or "default"),
         ("created by", s.get("created_by")),
         ("updated by", s.get("updated_by")),
-        ("enabled", status(s) + (f": {s['pause_note']}" if not s.get("enabled") and s.get("pause_note") else "")),
+        ("enabled", _status_line(s)),
         ("trigger", triggers_summary(s)),
         ("timezone", zone_name(s)),
         ("window", f"{when(s.get('start_at'))} .. {when(s.get('end_at'))}"),
