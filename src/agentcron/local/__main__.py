@@ -21,10 +21,12 @@ from pathlib import Path
 from agentcron.clock import utcnow
 from agentcron.models import ScheduleSpec
 
+from agentcron.cli.client import DEFAULT_API_URL
+from agentcron.local.errors import ErrorReporter, describe, log_path
 from agentcron.local.handlers import load_handler
 from agentcron.local.lambda_endpoint import CLAIM_FUNCTION, LambdaEndpoint
-from agentcron.local.loops import ClaimLoop, ExecutorLoop, RunWatcher, load_examples
-from agentcron.local.resources import RUN_QUEUE, default_template_path
+from agentcron.local.loops import ClaimLoop, ExecutorLoop, RunWatcher, id_width, load_examples
+from agentcron.local.resources import DEAD_LETTER_QUEUE, RUN_QUEUE, default_template_path
 from agentcron.local.stack import REGION, start_local_stack
 from agentcron.local.workers import ExecutorProcesses
 
@@ -59,12 +61,51 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def banner(api_url: str, local: dict[str, str], schedule_ids: list[str], auth: str) -> list[str]:
+    """What a user needs next: where the API is (and whether the CLI finds it without --api-url), the
+    queues and bucket, a run-now command to paste, and where tracebacks go."""
+    if api_url == DEFAULT_API_URL:
+        cli = f"the agentcron CLI's default, {DEFAULT_API_URL}: no --api-url needed"
+    else:
+        cli = f"not the CLI's default {DEFAULT_API_URL}: export AGENTCRON_API_URL={api_url}"
+    lines = [
+        f"API on {api_url} ({cli})",
+        f"console on {api_url}/console",
+        f"run queue       {local['run_queue_url']}",
+        f"dead letters    {local['dead_letter_queue_url']}  (agentcron dlq list)",
+        f"sessions bucket {local['sessions_bucket']}  (S3 on {local['s3_endpoint']})",
+    ]
+    if schedule_ids:
+        bearer = " -H \"Authorization: Bearer $JWT\"" if auth == "jwt" else ""
+        lines.append(f"run one now:    curl -s -X POST{bearer} {api_url}/schedules/{schedule_ids[0]}/run")
+    if auth == "jwt":
+        lines.append(
+            "API auth: JWT - requests need 'Authorization: Bearer <JWT>' (401 without); its claims and "
+            "scopes are passed on UNVERIFIED (no signature, issuer, audience or expiry check locally)"
+        )
+    else:
+        lines.append("API auth: none - every request is an administrator of every project (--auth jwt to try JWT)")
+    lines.append(f"errors print as one line here; their tracebacks go to {log_path()}")
+    lines.append("state lives in memory: `agentcron schedules export -d DIR` keeps schedules, `apply -f DIR` "
+                 "brings them back")
+    return lines
+
+
 def _emit(line: str) -> None:
     print(f"{datetime.now().strftime('%H:%M:%S.%f')[:-3]}  {line}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
+    report = ErrorReporter(_emit, log_path())
+    try:
+        return _run(args, report)
+    except Exception as exc:  # one clear line; the traceback goes to the log file
+        report(f"the local stack stopped: {describe(exc)}")
+        return 1
+
+
+def _run(args: argparse.Namespace, report: ErrorReporter) -> int:
     from agentcron.application import Services
     from agentcron.application.schedules import create_schedule
     from agentcron.domain.access import SYSTEM
@@ -86,13 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     schedule_ids: list[str] = []
     now = utcnow()
-    for raw in load_examples(args.examples):
+    examples = load_examples(args.examples)
+    width = id_width([str(raw.get("id", "")) for raw in examples])
+    for raw in examples:
         spec = ScheduleSpec.model_validate(imported(raw))  # the import path: the original shorthands
         schedule = create_schedule(services, SYSTEM, spec).schedule
         schedule_ids.append(schedule.id)
         times = timing_of(schedule, expiring=False).upcoming(now, args.upcoming)
         shown = ", ".join(t.strftime("%Y-%m-%d %H:%M:%SZ") for t in times) or "none"
-        _emit(f"schedule {schedule.id:<16} {schedule.trigger.type:<8} next: {shown}")
+        _emit(f"schedule {schedule.id:<{width}} {schedule.trigger.type:<8} next: {shown}")
 
     stop = threading.Event()
     sqs = stack.client("sqs")
@@ -101,17 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     def watched() -> list[str]:  # the examples and whatever the API or the CLI created since
         return list(dict.fromkeys(schedule_ids + [s.id for s in store.list_schedules(limit=200)[0]]))
 
-    watcher = RunWatcher(store, watched, stop, _emit)
+    watcher = RunWatcher(store, watched, stop, _emit, on_error=report)
     executors = max(1, args.executors)
     processes = min(max(0, args.executor_processes), executors)
-    claim = ClaimLoop(stop, _emit)
+    claim = ClaimLoop(stop, report)
     workers = [claim, watcher]
     # The API wakes the claim for fires due soon through Lambda's Invoke API, served here.
     lambda_endpoint = LambdaEndpoint(claim.invoke).start()
     os.environ.update({"AWS_ENDPOINT_URL_LAMBDA": lambda_endpoint.url, "CLAIM_FUNCTION_NAME": CLAIM_FUNCTION})
     if processes == 0:
         workers += [
-            ExecutorLoop(sqs, queue_url, queue_arn, REGION, stop, _emit, name=f"executor-{i}")
+            ExecutorLoop(sqs, queue_url, queue_arn, REGION, stop, report, name=f"executor-{i}")
             for i in range(executors)
         ]
     for name in ("claim", "executor", "api"):  # import once, here: concurrent first imports race
@@ -124,8 +167,17 @@ def main(argv: list[str] | None = None) -> int:
         worker.start()
     from agentcron.local.http import serve_api
 
+    local_info = {
+        "region": REGION,
+        "sqs_endpoint": stack.endpoint("sqs"),
+        "dynamodb_endpoint": stack.endpoint("dynamodb"),
+        "s3_endpoint": stack.endpoint("s3"),
+        "run_queue_url": queue_url,
+        "dead_letter_queue_url": stack.resources.queue_urls[DEAD_LETTER_QUEUE],
+        "sessions_bucket": stack.settings.sessions_bucket,
+    }
     try:
-        api = serve_api(port=args.api_port, on_error=_emit, auth=args.auth)
+        api = serve_api(port=args.api_port, on_error=report, auth=args.auth, local_info=local_info)
     except OSError as exc:
         stop.set()
         if executor_processes is not None:
@@ -133,15 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.stop()
         _emit(f"cannot serve the API on 127.0.0.1:{args.api_port}: {exc} (choose another with --api-port)")
         return 1
-    _emit(f"API on {api.url} (the agentcron CLI's default; curl {api.url}/schedules)")
-    _emit(f"console on {api.url}/console")
-    if args.auth == "jwt":
-        _emit(
-            "API auth: JWT - requests need 'Authorization: Bearer <JWT>' (401 without); its claims and "
-            "scopes are passed on UNVERIFIED (no signature, issuer, audience or expiry check locally)"
-        )
-    else:
-        _emit("API auth: none - every request is an administrator of every project (--auth jwt to try JWT)")
+    for line in banner(api.url, local_info, schedule_ids, args.auth):
+        _emit(line)
     _emit("claim loop and executors running" + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
     try:
         if args.duration is None:

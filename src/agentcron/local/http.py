@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from agentcron.console import static_reply
+from agentcron.local.errors import describe
 
 API_PORT = 8787
 HANDLER_TIMEOUT_SECONDS = 30  # API Gateway's integration limit
@@ -241,7 +242,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.server.pool.put(handler)
             status, headers, raw = response_parts(response)
         except Exception as exc:  # what API Gateway answers when the integration fails
-            self.server.on_error(f"api handler failed: {exc!r}")
+            self.server.on_error(f"api handler failed on {self.command} {urlsplit(self.path).path}: {describe(exc)}")
             status, headers, raw = (
                 500,
                 [("Content-Type", "application/json")],

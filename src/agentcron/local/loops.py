@@ -22,6 +22,7 @@ from typing import Any
 
 from agentcron.store import Store
 
+from agentcron.local.errors import describe
 from agentcron.local.handlers import LambdaContext, load_handler
 from agentcron.local.resources import default_template_path
 
@@ -67,7 +68,7 @@ class ClaimLoop(threading.Thread):
         try:
             handler(event, context)
         except Exception as exc:  # keep the local stack alive; the error is shown
-            self.on_error(f"claim invocation failed: {exc!r}")
+            self.on_error(f"claim invocation failed: {describe(exc)}")
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
@@ -116,7 +117,7 @@ class ExecutorLoop(threading.Thread):
             try:
                 self._poll_once(handler)
             except Exception as exc:
-                self.on_error(f"executor loop: {exc!r}")
+                self.on_error(f"executor loop: {describe(exc)}")
                 self.stop_event.wait(1)
 
     def _poll_once(self, handler: Callable[..., Any]) -> None:
@@ -150,9 +151,11 @@ class RunWatcher(threading.Thread):
     """Prints a line each time a run appears or changes status (one query per schedule per tick)."""
 
     def __init__(self, store: Store, schedule_ids: Callable[[], list[str]], stop: threading.Event,
-                 emit: Callable[[str], None], interval: float = 0.5) -> None:
+                 emit: Callable[[str], None], interval: float = 0.5,
+                 on_error: Callable[[str], None] | None = None) -> None:
         super().__init__(name="watcher", daemon=True)
         self.store, self.schedule_ids, self.stop_event, self.emit = store, schedule_ids, stop, emit
+        self.on_error = on_error or emit
         self.interval = interval
         self.seen: dict[str, str] = {}
         self.counts: dict[str, int] = {}
@@ -162,26 +165,36 @@ class RunWatcher(threading.Thread):
             try:
                 self.tick()
             except Exception as exc:
-                self.emit(f"watcher: {exc!r}")
+                self.on_error(f"watcher: {describe(exc)}")
             self.stop_event.wait(self.interval)
 
     def tick(self) -> None:
-        for schedule_id in self.schedule_ids():
+        schedule_ids = self.schedule_ids()
+        width = id_width(schedule_ids)  # every schedule it shows, so one run's line lines up with the rest
+        for schedule_id in schedule_ids:
             runs, _ = self.store.list_runs(schedule_id, limit=20)
             for run in reversed(runs):
                 if self.seen.get(run.run_id) == run.status:
                     continue
                 self.seen[run.run_id] = run.status
                 self.counts[run.status] = self.counts.get(run.status, 0) + 1
-                self.emit(describe_run(run))
+                self.emit(describe_run(run, width))
+
+
+MIN_ID_WIDTH = 16
+
+
+def id_width(schedule_ids: list[str]) -> int:
+    """The schedule id column: as wide as the longest id shown (ids are never cut: people copy them)."""
+    return max([MIN_ID_WIDTH, *(len(i) for i in schedule_ids)])
 
 
 def _hms(at: datetime | None) -> str:
     return at.strftime("%H:%M:%S") if at else "--:--:--"
 
 
-def describe_run(run: Any) -> str:
-    parts = [f"{run.status:<9}", f"{run.schedule_id:<16}", f"slot {_hms(run.scheduled_for)}Z"]
+def describe_run(run: Any, width: int = MIN_ID_WIDTH) -> str:
+    parts = [f"{run.status:<9}", f"{run.schedule_id:<{width}}", f"slot {_hms(run.scheduled_for)}Z"]
     if run.trigger != "schedule":
         parts.append(f"[{run.trigger}]")
     if run.dispatch_lag_ms is not None:
@@ -191,7 +204,8 @@ def describe_run(run: Any) -> str:
     if run.usage.total_tokens:
         parts.append(f"tokens {run.usage.input_tokens}/{run.usage.output_tokens}")
     if run.outcome_reason:
-        parts.append(f"- {run.outcome_reason}")
+        reason = " ".join(str(run.outcome_reason).split())  # one line, whatever the agent wrote
+        parts.append(f"- {reason[:197] + '...' if len(reason) > 200 else reason}")
     return "  ".join(parts)
 
 

@@ -33,6 +33,7 @@ from agentcron.local.template import (
 SCHEDULES_TABLE = "SchedulesTable"
 RUNS_TABLE = "RunsTable"
 RUN_QUEUE = "RunQueue"
+DEAD_LETTER_QUEUE = "RunDeadLetterQueue"
 SESSIONS_BUCKET = "SessionsBucket"
 IDEMPOTENCY_TABLE = "IdempotencyTable"
 

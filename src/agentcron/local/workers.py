@@ -78,17 +78,20 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us in order
     import boto3
 
+    from agentcron.local.errors import ErrorReporter
     from agentcron.local.handlers import load_handler
     from agentcron.local.loops import ExecutorLoop
 
     def emit(line: str) -> None:
         print(f"{datetime.now().strftime('%H:%M:%S.%f')[:-3]}  {args.name}: {line}", flush=True)
 
+    report = ErrorReporter(emit)  # the parent's log file ($AGENTCRON_LOCAL_LOG, inherited)
+
     load_handler("executor")  # imported once, before the threads start
     stop = threading.Event()
     sqs = boto3.client("sqs", region_name=args.region)
     loops = [
-        ExecutorLoop(sqs, args.queue_url, args.queue_arn, args.region, stop, emit, name=f"{args.name}-{i}")
+        ExecutorLoop(sqs, args.queue_url, args.queue_arn, args.region, stop, report, name=f"{args.name}-{i}")
         for i in range(max(1, args.threads))
     ]
     for loop in loops:
