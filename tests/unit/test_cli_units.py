@@ -134,11 +134,14 @@ def test_a_confirmation_without_a_terminal_is_a_usage_error_not_a_wait() -> None
 
 def _complete(script: str, shell: str, words: list[str]) -> list[str]:
     line = " ".join(f"'{w}'" for w in words)
+    # zsh runs a bash completion function through bashcompinit, which turns on ksharrays (0-based arrays)
+    arrays = "setopt ksharrays; " if shell == "zsh" else ""
     program = f"""{script}
-COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _agentcron; printf '%s\\n' "${{COMPREPLY[@]}}"
+{arrays}COMP_WORDS=({line}); COMP_CWORD={len(words) - 1}; _agentcron; printf '%s\\n' "${{COMPREPLY[@]}}"
 """
     done = subprocess.run([shell, "-c", program], capture_output=True, text=True, timeout=30, check=True)
-    return done.stdout.split()
+    # zsh's compgen leaves the matching to compadd, which keeps the candidates starting with the word typed
+    return [w for w in done.stdout.split() if w.startswith(words[-1])]
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh"])
