@@ -46,7 +46,7 @@ const num = (v) => {
 
 function defaults() {
   return {
-    name: "", enabled: true, timezone: VIEWER_ZONE,
+    name: "", enabled: true, timezone: validZone(VIEWER_ZONE) ? VIEWER_ZONE : "UTC", // (a browser may not know its own)
     trigger: { type: "daily", hour: 9, minute: 0, second: 0 },
     misfire_policy: { type: "run_once" }, overlap_policy: "queue_one", dst_policy: { gap: "shift", repeat: "first" },
     run_config: { model: "", task_message: "", auto_execute: false, limits: { max_rounds: 8, max_total_tokens: 200000, max_duration_seconds: 3600 } },
@@ -362,10 +362,34 @@ export async function formPage(main, ctx) {
     clearTimeout(timer);
     timer = setTimeout(runPreview, PREVIEW_DELAY_MS);
   }
+  // A preview asks about timing only: the fields that decide the fire times. What else the form holds (a
+  // model name half typed, auto-execute ticked before the task is written, an id being typed) cannot make
+  // the preview fail, and a field still being typed (a time, a count, a zone) is caught here rather than
+  // sent: the preview never provokes a 400 of its own while the user types. Save checks everything.
+  const TIMING = ["name", "trigger", "triggers", "timezone", "start_at", "end_at", "exclude", "jitter_seconds", "max_runs", "dst_policy", "enabled"];
+  function incomplete(spec) {
+    const problems = [];
+    const t = spec.trigger;
+    if (["daily", "weekly", "monthly"].includes(t.type) && t.hour === undefined) {
+      problems.push({ field: "trigger.hour", message: "Enter a time of day (HH:MM)." });
+    }
+    if (t.type === "interval" && t.every_seconds === undefined) {
+      problems.push({ field: "trigger.every_seconds", message: "Enter how often." });
+    }
+    if (t.type === "weekly" && !t.weekdays.length) problems.push({ field: "trigger.weekdays", message: "Choose at least one day." });
+    if (t.type === "monthly" && !t.days.length) problems.push({ field: "trigger.days", message: "Enter at least one day of the month." });
+    if (t.type === "cron" && !String(t.expr || "").trim()) problems.push({ field: "trigger.expr", message: "Enter a cron expression." });
+    if (spec.timezone && !validZone(spec.timezone)) {
+      problems.push({ field: "timezone", message: `${spec.timezone} is not a timezone (yet): pick one from the list.` });
+    }
+    return problems;
+  }
   async function runPreview() {
     if (!ctx.active) return;
     const mine = ++sequence;
-    const { spec, problems } = collect({ forPreview: true });
+    const collected = collect({ forPreview: true });
+    const problems = [...collected.problems, ...incomplete(collected.spec)];
+    const spec = Object.fromEntries(Object.entries(collected.spec).filter(([key]) => TIMING.includes(key)));
     if (problems.length) {
       showErrors(problems);
       previewStatus.textContent = "Fix the marked fields to see the fire times.";
