@@ -410,7 +410,7 @@ def test_patch_cannot_change_the_id_and_null_clears_the_timezone(api: Api) -> No
         refused = api.call("update-schedule", body={field: "renamed"}, headers={"if-match": None})
         assert refused.status == 400 and refused.error["field"] == field, refused.body
     reply = api.call("update-schedule", body={"timezone": None}, headers={"if-match": None})
-    assert reply.status == 200 and reply.body["id"] == "daily-news" and reply.body["timezone"] is None
+    assert reply.status == 200 and reply.body["id"] == "daily-news" and reply.body["timezone"] == "UTC"
     assert reply.body["state"]["next_fire_at"] == "2026-03-02T09:00:00Z"  # 09:00 UTC now
 
 

@@ -35,6 +35,13 @@ class ScheduleView(Schedule):
     updated_at: datetime
     version: int | None = None
 
+    @field_validator("timezone")
+    @classmethod
+    def _shown(cls, v: str | None) -> str:
+        """A schedule without a timezone fires in UTC and is shown so, as its fire times name it (the CLI
+        and the console show the same); PATCH ``timezone: null`` still means "back to the default"."""
+        return v or "UTC"
+
 
 class ScheduleList(_Body):
     schedules: list[ScheduleView]
