@@ -76,7 +76,9 @@ def cli(local_stack: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> Any:
 
 def test_the_banner_names_the_queues_and_a_run_now_command(local_stack: dict[str, Any]) -> None:
     text = "".join(local_stack["lines"])
-    assert f"not the CLI's default http://127.0.0.1:8787: export AGENTCRON_API_URL={local_stack['url']}" in text
+    assert (
+        f"not the CLI's default http://127.0.0.1:8787: export AGENTCRON_API_URL={local_stack['url']}" in text
+    )
     assert re.search(r"run queue\s+http://127\.0\.0\.1:\d+/\d+/agentcron-local-RunQueue\.fifo", text)
     assert re.search(r"sessions bucket agentcron-local-sessionsbucket", text)
     assert re.search(r"their tracebacks go to \S+\.log", text)
@@ -109,7 +111,9 @@ def test_apply_export_apply_and_edit(cli: Any, tmp_path: Path) -> None:
     assert len({row.index("  ", len(DIGEST["id"])) for row in rows if row.startswith("e2e")}) == 1
 
 
-def test_runs_watch_follows_real_runs_to_the_end(cli: Any, local_stack: dict[str, Any], tmp_path: Path) -> None:
+def test_runs_watch_follows_real_runs_to_the_end(
+    cli: Any, local_stack: dict[str, Any], tmp_path: Path
+) -> None:
     (tmp_path / "pulse.json").write_text(json.dumps(PULSE))
     assert cli("schedules", "apply", "-f", str(tmp_path / "pulse.json"))[0] == 0
     run_id = json.loads(cli("schedules", "run", PULSE["id"], "-o", "json")[1])["run_id"]
@@ -119,17 +123,28 @@ def test_runs_watch_follows_real_runs_to_the_end(cli: Any, local_stack: dict[str
     assert out.splitlines()[-1] == f"{PULSE['id']}: all 1 followed run(s) ended (1 success)"
 
 
-def test_dlq_list_and_redrive_on_the_local_stack(cli: Any, local_stack: dict[str, Any], tmp_path: Path) -> None:
+def test_dlq_list_and_redrive_on_the_local_stack(
+    cli: Any, local_stack: dict[str, Any], tmp_path: Path
+) -> None:
     (tmp_path / "pulse.json").write_text(json.dumps(PULSE))
     assert cli("schedules", "apply", "-f", str(tmp_path / "pulse.json"))[0] == 0
     run_id = json.loads(cli("schedules", "run", PULSE["id"], "-o", "json")[1])["run_id"]
     assert cli("schedules", "runs", PULSE["id"], run_id, "--watch", "--interval", "0.2")[0] == 0
     local = ApiClient(local_stack["url"]).request("GET", "/_local").body
-    sqs = boto3.client("sqs", region_name=local["region"], endpoint_url=local["sqs_endpoint"],
-                       aws_access_key_id="local", aws_secret_access_key="local")
+    sqs = boto3.client(
+        "sqs",
+        region_name=local["region"],
+        endpoint_url=local["sqs_endpoint"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
     body = {"type": "run", "schedule_id": PULSE["id"], "run_id": run_id}  # a duplicate of a finished run
-    sqs.send_message(QueueUrl=local["dead_letter_queue_url"], MessageBody=json.dumps(body),
-                     MessageGroupId=run_id, MessageDeduplicationId=f"e2e-{run_id}")
+    sqs.send_message(
+        QueueUrl=local["dead_letter_queue_url"],
+        MessageBody=json.dumps(body),
+        MessageGroupId=run_id,
+        MessageDeduplicationId=f"e2e-{run_id}",
+    )
     code, out, _ = cli("dlq", "list")
     assert code == 0 and "about 1 message(s)" in out and run_id in out
     code, out, _ = cli("dlq", "redrive", "--yes")
@@ -137,4 +152,6 @@ def test_dlq_list_and_redrive_on_the_local_stack(cli: Any, local_stack: dict[str
     code, out, _ = cli("dlq", "list", "-o", "json")
     assert json.loads(out)["messages"] == []
     code, out, _ = cli("schedules", "runs", PULSE["id"], run_id, "-o", "json")
-    assert json.loads(out)["status"] == "success"  # terminal stays terminal: the redriven duplicate is a no-op
+    assert (
+        json.loads(out)["status"] == "success"
+    )  # terminal stays terminal: the redriven duplicate is a no-op

@@ -100,7 +100,9 @@ def get(cli: Any, schedule_id: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- apply / export / edit
 
 
-def test_apply_creates_then_reports_unchanged_then_updates_only_what_changed(cli: Any, tmp_path: Path) -> None:
+def test_apply_creates_then_reports_unchanged_then_updates_only_what_changed(
+    cli: Any, tmp_path: Path
+) -> None:
     folder = write(tmp_path / "specs", SPEC, INTERVAL)
     code, out, err = cli("schedules", "apply", "-f", str(folder))
     assert code == 0, err
@@ -108,20 +110,31 @@ def test_apply_creates_then_reports_unchanged_then_updates_only_what_changed(cli
     code, out, _ = cli("schedules", "apply", "-f", str(folder))
     assert code == 0 and out.splitlines() == ["unchanged  digest", "unchanged  pulse"]
     assert get(cli, "digest")["version"] == 1
-    write(folder, {**SPEC, "name": "Morning digest", "run_config": {**SPEC["run_config"], "task_message": "x"}})
+    write(
+        folder, {**SPEC, "name": "Morning digest", "run_config": {**SPEC["run_config"], "task_message": "x"}}
+    )
     code, out, _ = cli("schedules", "apply", "-f", str(folder / "digest.json"))
     assert code == 0 and out.splitlines() == ["updated    digest (name, run_config)"]
     stored = get(cli, "digest")
-    assert (stored["name"], stored["run_config"]["task_message"], stored["version"]) == ("Morning digest", "x", 2)
+    assert (stored["name"], stored["run_config"]["task_message"], stored["version"]) == (
+        "Morning digest",
+        "x",
+        2,
+    )
     code, out, _ = cli("schedules", "apply", "-f", str(folder), "-o", "json")
-    assert json.loads(out) == [{"id": "digest", "result": "unchanged"}, {"id": "pulse", "result": "unchanged"}]
+    assert json.loads(out) == [
+        {"id": "digest", "result": "unchanged"},
+        {"id": "pulse", "result": "unchanged"},
+    ]
 
 
 def test_apply_refuses_a_spec_without_id_and_reports_a_refused_one(cli: Any, tmp_path: Path) -> None:
     (tmp_path / "noid.json").write_text(json.dumps({k: v for k, v in SPEC.items() if k != "id"}))
     code, _, err = cli("schedules", "apply", "-f", str(tmp_path / "noid.json"))
     assert code == 2 and "needs an id" in err
-    folder = write(tmp_path / "mixed", {**SPEC, "trigger": {"type": "daily", "hour": 25, "minute": 0}}, INTERVAL)
+    folder = write(
+        tmp_path / "mixed", {**SPEC, "trigger": {"type": "daily", "hour": 25, "minute": 0}}, INTERVAL
+    )
     code, out, err = cli("schedules", "apply", "-f", str(folder))
     assert code == 1 and out.splitlines() == ["created    pulse"]
     assert "digest.json" in err and "trigger.hour" in err
@@ -145,8 +158,10 @@ def test_export_then_apply_reads_every_schedule_back_unchanged(cli: Any, tmp_pat
     features = {
         "id": "features",
         "name": "All the features",
-        "triggers": [{"type": "cron", "expr": "0 9 * * mon-fri"}, {"type": "weekly", "weekdays": ["sat"],
-                                                                     "hour": 11, "minute": 0}],
+        "triggers": [
+            {"type": "cron", "expr": "0 9 * * mon-fri"},
+            {"type": "weekly", "weekdays": ["sat"], "hour": 11, "minute": 0},
+        ],
         "exclude": [{"date": "2099-12-25", "name": "Christmas"}],
         "jitter_seconds": 120,
         "max_runs": 40,
@@ -163,14 +178,20 @@ def test_export_then_apply_reads_every_schedule_back_unchanged(cli: Any, tmp_pat
     assert "state" not in exported and "version" not in exported and exported["pause_note"] == "lunch"
     code, out, _ = cli("schedules", "apply", "-f", str(tmp_path / "out"))
     assert code == 0 and sorted(out.splitlines()) == [
-        "unchanged  digest", "unchanged  features", "unchanged  pulse"
+        "unchanged  digest",
+        "unchanged  features",
+        "unchanged  pulse",
     ]
     assert {s: get(cli, s) for s in before} == before  # not even a version moved
     # the same files recreate them elsewhere (a restarted local stack): delete all, apply, compare
     for schedule_id in before:
         assert cli("schedules", "rm", schedule_id, "--yes")[0] == 0
     code, out, _ = cli("schedules", "apply", "-f", str(tmp_path / "out"))
-    assert code == 0 and sorted(out.splitlines()) == ["created    digest", "created    features", "created    pulse"]
+    assert code == 0 and sorted(out.splitlines()) == [
+        "created    digest",
+        "created    features",
+        "created    pulse",
+    ]
     again = {s: get(cli, s) for s in before}
     server_owned = ("state", "version", "created_at", "updated_at", "created_by", "updated_by")
     for schedule_id, schedule in before.items():
@@ -213,7 +234,9 @@ def test_edit_opens_the_spec_and_saves_it_with_the_etag(cli: Any, tmp_path: Path
     assert code == 0 and out.strip() == "unchanged  digest" and get(cli, "digest")["version"] == 2
 
 
-def test_edit_of_a_schedule_changed_meanwhile_is_a_conflict_and_keeps_the_edit(cli: Any, tmp_path: Path) -> None:
+def test_edit_of_a_schedule_changed_meanwhile_is_a_conflict_and_keeps_the_edit(
+    cli: Any, tmp_path: Path
+) -> None:
     write(tmp_path, SPEC)
     cli("schedules", "apply", "-f", str(tmp_path / "digest.json"))
     kept: list[str] = []
@@ -250,7 +273,9 @@ def test_update_set_with_a_dotted_key_changes_one_field_of_the_object(cli: Any, 
     assert code == 2 and "name is str, not an object" in err
     code, _, err = cli("schedules", "update", "pulse", "--set", "colour=blue")
     assert code == 1 and "colour" in err
-    code, out, _ = cli("schedules", "update", "pulse", "--set", "run_config.system_prompt=Be brief", "-o", "json")
+    code, out, _ = cli(
+        "schedules", "update", "pulse", "--set", "run_config.system_prompt=Be brief", "-o", "json"
+    )
     assert code == 0 and json.loads(out)["run_config"]["system_prompt"] == "Be brief"
     code, out, _ = cli("schedules", "update", "pulse", "--set", "run_config.system_prompt=null", "-o", "json")
     assert code == 0 and json.loads(out)["run_config"].get("system_prompt") is None
@@ -285,9 +310,15 @@ class Executor:
         from agentcron.local.loops import sqs_event
 
         self.sleeps.append(seconds)
-        messages = self.stack.sqs.receive_message(
-            QueueUrl=self.url, MaxNumberOfMessages=1, MessageSystemAttributeNames=["All"], WaitTimeSeconds=0
-        ).get("Messages") or []
+        messages = (
+            self.stack.sqs.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=1,
+                MessageSystemAttributeNames=["All"],
+                WaitTimeSeconds=0,
+            ).get("Messages")
+            or []
+        )
         if messages:
             event = sqs_event(messages, self.stack.resources.queue_arns["RunQueue"], "us-east-1")
             self.handler(event, LambdaContext("ExecutorFunction", 900, time.monotonic))
@@ -342,7 +373,9 @@ def test_runs_watch_waits_for_the_next_run_when_none_is_active(
 # --------------------------------------------------------------------------- dlq
 
 
-def test_dlq_list_shows_the_dead_letters_and_redrive_sends_them_back(cli: Any, served: Any, tmp_path: Path) -> None:
+def test_dlq_list_shows_the_dead_letters_and_redrive_sends_them_back(
+    cli: Any, served: Any, tmp_path: Path
+) -> None:
     _, stack = served
     dlq = stack.resources.queue_urls["RunDeadLetterQueue"]
     code, out, _ = cli("dlq", "list")
@@ -355,26 +388,54 @@ def test_dlq_list_shows_the_dead_letters_and_redrive_sends_them_back(cli: Any, s
     code, out, _ = cli("dlq", "list")
     assert code == 0 and "about 2 message(s)" in out
     rows = out.splitlines()[2:]
-    assert [row.split()[:3] for row in rows] == [["pulse-run-1", "pulse", "run"], ["pulse-run-2", "pulse", "run"]]
+    assert [row.split()[:3] for row in rows] == [
+        ["pulse-run-1", "pulse", "run"],
+        ["pulse-run-2", "pulse", "run"],
+    ]
     code, out, _ = cli("dlq", "ls", "-o", "json")  # listing moved nothing: they are all visible again
     assert [m["run_id"] for m in json.loads(out)["messages"]] == ["pulse-run-1", "pulse-run-2"]
     code, _, err = cli("dlq", "redrive")
     assert code == 2 and "pass --yes" in err
     code, out, _ = cli("dlq", "redrive", "--yes")
     assert code == 0 and out.splitlines() == [
-        "redriven  pulse-run-1  (pulse)", "redriven  pulse-run-2  (pulse)", "2 message(s) sent back to the run queue"
+        "redriven  pulse-run-1  (pulse)",
+        "redriven  pulse-run-2  (pulse)",
+        "2 message(s) sent back to the run queue",
     ]
     back = stack.drain()
-    assert [(m["body"]["run_id"], m["group_id"]) for m in back] == [("pulse-run-1", "pulse"), ("pulse-run-2", "pulse")]
+    assert [(m["body"]["run_id"], m["group_id"]) for m in back] == [
+        ("pulse-run-1", "pulse"),
+        ("pulse-run-2", "pulse"),
+    ]
     assert all(m["dedup_id"].startswith("redrive-") for m in back)
     assert stack.drain("RunDeadLetterQueue") == []
     code, out, _ = cli("dlq", "redrive", "--yes")
     assert code == 0 and out.strip() == "the dead-letter queue is empty: nothing to redrive"
 
 
-def test_dlq_needs_the_local_stack_or_a_deployed_one(stack: Any, load_handler: Any, monkeypatch, capsys) -> None:
+def test_dlq_needs_the_local_stack_or_a_deployed_one(
+    stack: Any, load_handler: Any, monkeypatch, capsys
+) -> None:
     for name, value in stack.environment().items():
         monkeypatch.setenv(name, value)
-    with ApiServer(load_handler("api").lambda_handler, port=0) as server:  # an API that is not the local stack
+    with ApiServer(
+        load_handler("api").lambda_handler, port=0
+    ) as server:  # an API that is not the local stack
         code = main(["--api-url", server.url, "dlq", "list"])
     assert code == 3 and "pass --stack NAME" in capsys.readouterr().err
+
+
+def test_session_latest_reads_the_newest_run_with_a_session(
+    cli: Any, served: Any, load_handler: Any, tmp_path: Path
+) -> None:
+    _, stack = served
+    write(tmp_path, INTERVAL)
+    cli("schedules", "apply", "-f", str(tmp_path / "pulse.json"))
+    code, _, err = cli("schedules", "session", "--latest", "pulse")
+    assert code == 2 and "no run of pulse has a session yet" in err
+    cli("schedules", "run", "pulse")
+    Executor(stack, load_handler)(0)
+    code, out, err = cli("schedules", "session", "--latest", "pulse")
+    assert code == 0, err
+    assert out.startswith("session ") and "[user]" in out and "ping" in out
+    assert cli("schedules", "session")[0] == 2

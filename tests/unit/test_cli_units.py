@@ -95,7 +95,11 @@ def test_the_apply_comparison_ignores_what_the_server_fills_in() -> None:
         "state": {"next_fire_at": "2026-03-01T00:01:00Z"},
         "version": 3,
     }
-    wanted = {"id": "x", "trigger": {"type": "interval", "every_seconds": 60}, "start_at": "2026-03-01T00:00:00+00:00"}
+    wanted = {
+        "id": "x",
+        "trigger": {"type": "interval", "every_seconds": 60},
+        "start_at": "2026-03-01T00:00:00+00:00",
+    }
     assert changes_for(wanted, stored) == {}
     assert changes_for({**wanted, "timezone": None}, stored) == {}
     assert changes_for({**wanted, "timezone": "UTC"}, stored) == {"timezone": "UTC"}
@@ -110,9 +114,18 @@ def test_the_apply_comparison_ignores_what_the_server_fills_in() -> None:
 
 
 def test_an_edit_sends_nulls_for_what_was_removed() -> None:
-    old = {"id": "x", "name": "a", "timezone": "Europe/Berlin", "run_config": {"model": "echo", "task_message": "t"}}
+    old = {
+        "id": "x",
+        "name": "a",
+        "timezone": "Europe/Berlin",
+        "run_config": {"model": "echo", "task_message": "t"},
+    }
     new = {"id": "x", "name": "b", "run_config": {"model": "echo"}}
-    assert patch_between(old, new) == {"name": "b", "timezone": None, "run_config": {"model": "echo", "task_message": None}}
+    assert patch_between(old, new) == {
+        "name": "b",
+        "timezone": None,
+        "run_config": {"model": "echo", "task_message": None},
+    }
     assert patch_between(old, old) == {}
 
 
@@ -153,11 +166,15 @@ def test_the_completion_scripts_complete_commands_aliases_options_and_choices(
     assert main(["completion", shell]) == 0
     script = capsys.readouterr().out
     assert _complete(script, shell, ["agentcron", "sch"]) == ["schedule", "schedules"]
-    assert {"apply", "export", "edit", "ls", "rm"} <= set(_complete(script, shell, ["agentcron", "schedules", ""]))
+    assert {"apply", "export", "edit", "ls", "rm"} <= set(
+        _complete(script, shell, ["agentcron", "schedules", ""])
+    )
     assert sorted(_complete(script, shell, ["agentcron", "schedules", "list", "-o", ""])) == [
-        "json", "table", "wide", "yaml"
+        "json",
+        "table",
+        "wide",
+        "yaml",
     ]
     assert "--watch" in _complete(script, shell, ["agentcron", "schedule", "runs", "--w"])
     assert _complete(script, shell, ["agentcron", "dlq", "re"]) == ["redrive"]
     assert "--prune" in _complete(script, shell, ["agentcron", "--json", "schedules", "apply", "--p"])
-

@@ -1,4 +1,4 @@
-"""The pinned environments: `make run` installs what running needs, `make test` / `make bench` add the rest."""
+"""The pinned environments: `make run` installs what running needs, `make test` / `make bench` the rest."""
 
 from __future__ import annotations
 
@@ -6,8 +6,17 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_AND_BENCH_TOOLS = {"pytest", "pytest-xdist", "hypothesis", "cfn-lint", "schemathesis", "playwright",
-                        "apscheduler", "sqlalchemy", "aws-sam-translator"}
+TEST_AND_BENCH_TOOLS = {
+    "pytest",
+    "pytest-xdist",
+    "hypothesis",
+    "cfn-lint",
+    "schemathesis",
+    "playwright",
+    "apscheduler",
+    "sqlalchemy",
+    "aws-sam-translator",
+}
 
 
 def _pins(name: str) -> dict[str, str]:

@@ -82,8 +82,8 @@ class Context:
         return reply
 
     def confirm(self, question: str, *, assume_yes: bool) -> bool:
-        """Ask ``question [y/N]`` on the terminal. ``--yes`` answers yes; without a terminal to ask on, it is a
-        usage error (a script must say ``--yes``) rather than a prompt nobody sees or a wait for input."""
+        """Ask ``question [y/N]`` on the terminal. ``--yes`` answers yes; without a terminal to ask on, it is
+        a usage error (a script must say ``--yes``) rather than a prompt nobody sees or a wait for input."""
         if assume_yes:
             return True
         if not _is_terminal(self.stdin):

@@ -45,11 +45,15 @@ def locate(ctx: Context) -> Queues:
     settings = ctx.settings
     if settings.get("stack"):
         try:
-            session = boto3.session.Session(profile_name=settings.get("profile"), region_name=settings.get("region"))
+            session = boto3.session.Session(
+                profile_name=settings.get("profile"), region_name=settings.get("region")
+            )
             stacks = session.client("cloudformation").describe_stacks(StackName=settings["stack"])["Stacks"]
         except (BotoCoreError, ClientError) as exc:
             raise StackLookupFailed(f"cannot read stack {settings['stack']}: {exc}") from None
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in (stacks[0].get("Outputs") or [])} if stacks else {}
+        outputs = (
+            {o["OutputKey"]: o["OutputValue"] for o in (stacks[0].get("Outputs") or [])} if stacks else {}
+        )
         if "DeadLetterQueueUrl" not in outputs or "RunQueueUrl" not in outputs:
             raise StackLookupFailed(f"stack {settings['stack']} has no DeadLetterQueueUrl/RunQueueUrl output")
         return Queues(session.client("sqs"), outputs["DeadLetterQueueUrl"], outputs["RunQueueUrl"])
@@ -73,13 +77,16 @@ def locate(ctx: Context) -> Queues:
 def _receive(queues: Queues, limit: int) -> list[dict[str, Any]]:
     messages: dict[str, dict[str, Any]] = {}
     while len(messages) < limit:
-        got = queues.sqs.receive_message(
-            QueueUrl=queues.dead_letter_url,
-            MaxNumberOfMessages=min(10, limit - len(messages)),
-            VisibilityTimeout=VISIBILITY_SECONDS,
-            WaitTimeSeconds=0,
-            MessageSystemAttributeNames=["All"],
-        ).get("Messages") or []
+        got = (
+            queues.sqs.receive_message(
+                QueueUrl=queues.dead_letter_url,
+                MaxNumberOfMessages=min(10, limit - len(messages)),
+                VisibilityTimeout=VISIBILITY_SECONDS,
+                WaitTimeSeconds=0,
+                MessageSystemAttributeNames=["All"],
+            ).get("Messages")
+            or []
+        )
         fresh = [m for m in got if m["MessageId"] not in messages]
         if not fresh:
             break
@@ -144,8 +151,15 @@ def list_messages(ctx: Context, args: argparse.Namespace) -> int:
     ctx.say(f"dead-letter queue {queues.dead_letter_url}: about {total} message(s)")
     if items:
         rows = [
-            (i["run_id"], i["schedule_id"], i["type"], render.when(i["scheduled_for"]), i["receive_count"],
-             render.when(i["sent_at"]), i["message_id"])
+            (
+                i["run_id"],
+                i["schedule_id"],
+                i["type"],
+                render.when(i["scheduled_for"]),
+                i["receive_count"],
+                render.when(i["sent_at"]),
+                i["message_id"],
+            )
             for i in items
         ]
         headers = ("RUN ID", "SCHEDULE", "TYPE", "SLOT", "RECEIVES", "SENT", "MESSAGE ID")

@@ -197,9 +197,7 @@ def list_all(ctx: Context, project: str | None = None) -> list[dict[str, Any]]:
 
 def _prune(ctx: Context, projects: set[str], keep: set[str], *, assume_yes: bool) -> list[str] | None:
     """Delete the schedules of ``projects`` not in ``keep`` after one confirmation; None when declined."""
-    doomed = sorted(
-        s["id"] for project in projects for s in list_all(ctx, project) if s["id"] not in keep
-    )
+    doomed = sorted(s["id"] for project in projects for s in list_all(ctx, project) if s["id"] not in keep)
     if not doomed:
         return []
     shown = ", ".join(doomed[:20]) + (f" and {len(doomed) - 20} more" if len(doomed) > 20 else "")
@@ -266,13 +264,18 @@ def edit(ctx: Context, args: argparse.Namespace) -> int:
         try:
             saved = ctx.call("PATCH", path, body=body, headers={"If-Match": etag} if etag else None)
         except ApiFailed:
-            ctx.warn(f"not saved; your edit is in {name} (apply it with: agentcron schedules apply -f {name})")
+            ctx.warn(
+                f"not saved; your edit is in {name} (apply it with: agentcron schedules apply -f {name})"
+            )
             raise
         keep = False
         if ctx.structured:
             ctx.dump(saved.body)
         else:
-            ctx.say(f"updated  {args.schedule_id} ({', '.join(sorted(body))}); version {saved.body.get('version')}")
+            ctx.say(
+                f"updated  {args.schedule_id} ({', '.join(sorted(body))}); "
+                f"version {saved.body.get('version')}"
+            )
         return EXIT_OK
     finally:
         if not keep:
@@ -285,12 +288,17 @@ def edit(ctx: Context, args: argparse.Namespace) -> int:
 def register(command: Callable[..., argparse.ArgumentParser], schedule_id: Any, yes: Any) -> None:
     sub = command("apply", apply, "create or update schedules from spec files, by id (idempotent)")
     sub.add_argument(
-        "-f", "--file", action="append", required=True, metavar="FILE|DIR",
+        "-f",
+        "--file",
+        action="append",
+        required=True,
+        metavar="FILE|DIR",
         help="a spec file (.json, .yaml/.yml), a folder of them, or - for stdin; repeatable",
     )
     sub.add_argument("--project", help="the project of specs that name none (and of --prune)")
     sub.add_argument(
-        "--prune", action="store_true",
+        "--prune",
+        action="store_true",
         help="then delete the project's schedules that no file names (asks first)",
     )
     yes(sub)

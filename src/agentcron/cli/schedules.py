@@ -218,7 +218,24 @@ def cancel(client: ApiClient, args: argparse.Namespace) -> ApiReply:
 
 
 def session(client: ApiClient, args: argparse.Namespace) -> ApiReply:
-    return client.request("GET", f"/sessions/{segment(args.session_id)}")
+    """A session by id, or (``--latest ID``) the session of the schedule's newest run that has one."""
+    session_id = args.session_id
+    if args.latest:
+        if session_id:
+            raise SpecError("give SESSION_ID or --latest SCHEDULE_ID, not both")
+        found = client.request("GET", f"/schedules/{segment(args.latest)}/runs", query={"limit": 20})
+        if not found.ok:
+            return found
+        session_id = next(
+            (r["session_id"] for r in found.body.get("runs") or [] if r.get("session_id")), None
+        )
+        if session_id is None:
+            raise SpecError(
+                f"no run of {args.latest} has a session yet (see: agentcron schedules runs {args.latest})"
+            )
+    elif not session_id:
+        raise SpecError("give SESSION_ID (see `runs`) or --latest SCHEDULE_ID")
+    return client.request("GET", f"/sessions/{segment(session_id)}")
 
 
 # --------------------------------------------------------------------------- human output
@@ -276,9 +293,11 @@ def _show_times(body: dict[str, Any], args: argparse.Namespace) -> str:
         ]
         label = f"FIRES (jitter {body.get('jitter_seconds')}s)"
         return head + render.table(("UTC", f"LOCAL ({zone})", label), rows) + tail
-    return head + render.table(
-        ("UTC", f"LOCAL ({zone})"), [(render.when(t), render.local(t, zone)) for t in times]
-    ) + tail
+    return (
+        head
+        + render.table(("UTC", f"LOCAL ({zone})"), [(render.when(t), render.local(t, zone)) for t in times])
+        + tail
+    )
 
 
 def _show_runs(body: dict[str, Any], args: argparse.Namespace) -> str:
@@ -337,7 +356,7 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
         "--import",
         dest="imported",
         action="store_true",
-        help="a file of the original system: spell out its shorthands (misfire_policy \"skip\", null "
+        help='a file of the original system: spell out its shorthands (misfire_policy "skip", null '
         "policies, weekday names in full) and drop fields this system does not know",
     )
     sub.add_argument("--project", help="create it in this project (sets project_id)")
@@ -408,15 +427,20 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     sub.add_argument("-f", "--file", required=True, help="spec file (.json, .yaml/.yml) or -")
     sub.add_argument("--count", type=int, default=10, help="how many (1-100)")
 
-    sub = command("runs", watch.runs_command(one_request(runs, _show_runs)), "runs of a schedule, newest "
-                  "first (or one run); --watch follows them until they end")
+    sub = command(
+        "runs",
+        watch.runs_command(one_request(runs, _show_runs)),
+        "runs of a schedule, newest first (or one run); --watch follows them until they end",
+    )
     schedule_id(sub)
     sub.add_argument("run_id", nargs="?", metavar="RUN_ID", help="show this run only")
     sub.add_argument("--status", choices=RUN_STATUSES, help="only runs in this status")
     sub.add_argument("--limit", type=int, default=20, help="page size (1-100)")
     sub.add_argument("--cursor", help="continue after a previous page")
     sub.add_argument(
-        "-w", "--watch", action="store_true",
+        "-w",
+        "--watch",
+        action="store_true",
         help="follow the active runs (or RUN_ID) live, one line per change, until they end",
     )
     sub.add_argument("--interval", type=float, default=1.0, metavar="SECONDS", help="--watch poll period (1)")
@@ -426,7 +450,8 @@ def register(groups: Any, common: argparse.ArgumentParser) -> None:
     sub.add_argument("run_id", metavar="RUN_ID")
 
     sub = simple("session", session, _show_session, "show a run's agent session (transcript)")
-    sub.add_argument("session_id", metavar="SESSION_ID", help="the run's session id (see `runs`)")
+    sub.add_argument("session_id", nargs="?", metavar="SESSION_ID", help="the run's session id (see `runs`)")
+    sub.add_argument("--latest", metavar="SCHEDULE_ID", help="the session of this schedule's newest run")
 
     manifests.register(command, schedule_id, yes)
 

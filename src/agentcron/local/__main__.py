@@ -84,7 +84,9 @@ def banner(api_url: str, local: dict[str, str], schedule_ids: list[str], auth: s
             "scopes are passed on UNVERIFIED (no signature, issuer, audience or expiry check locally)"
         )
     else:
-        lines.append("API auth: none - every request is an administrator of every project (--auth jwt to try JWT)")
+        lines.append(
+            "API auth: none - every request is an administrator of every project (--auth jwt to try JWT)"
+        )
     lines.append(f"errors print as one line here; their tracebacks go to {log_path()}")
     lines.append("state lives in memory: `agentcron schedules export -d DIR` keeps schedules, `apply -f DIR` "
                  "brings them back")
@@ -187,7 +189,8 @@ def _run(args: argparse.Namespace, report: ErrorReporter) -> int:
         return 1
     for line in banner(api.url, local_info, schedule_ids, args.auth):
         _emit(line)
-    _emit("claim loop and executors running" + (f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"))
+    until = f" for {args.duration:g} s" if args.duration else "; Ctrl-C stops"
+    _emit(f"claim loop and executors running{until}")
     try:
         if args.duration is None:
             while True:

@@ -242,7 +242,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.server.pool.put(handler)
             status, headers, raw = response_parts(response)
         except Exception as exc:  # what API Gateway answers when the integration fails
-            self.server.on_error(f"api handler failed on {self.command} {urlsplit(self.path).path}: {describe(exc)}")
+            where = f"{self.command} {urlsplit(self.path).path}"
+            self.server.on_error(f"api handler failed on {where}: {describe(exc)}")
             status, headers, raw = (
                 500,
                 [("Content-Type", "application/json")],

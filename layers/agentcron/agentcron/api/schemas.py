@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agentcron.domain.values import check_instant
 from agentcron.application.schedules import MAX_LISTED_FIRES
+from agentcron.domain.values import check_instant
 from agentcron.models import OverlapPolicy, Run, Schedule
 
 MAX_UPCOMING = MAX_LISTED_FIRES
