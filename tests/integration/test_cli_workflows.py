@@ -347,6 +347,11 @@ def test_runs_watch_follows_the_active_runs_until_they_end(
     # history from before the watch is not followed; a watch of one run ends at once when it has ended
     code, out, _ = cli("schedules", "runs", "pulse", first, "--watch", "-o", "json", sleep=executor)
     assert code == 0 and json.loads(out.splitlines()[-1])["status"] == "success"
+    # nothing active any more: the newest run is shown (a run-now that ended before the watch began)
+    code, out, _ = cli("schedules", "runs", "pulse", "--watch", sleep=executor)
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2 and " success " in lines[0]
+    assert lines[1] == "pulse: all 1 followed run(s) ended (1 success)"
 
 
 def test_runs_watch_waits_for_the_next_run_when_none_is_active(

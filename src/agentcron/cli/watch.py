@@ -3,9 +3,9 @@
 It polls the schedule's run list (or the one ``RUN_ID``) every ``--interval`` seconds and prints one line
 per change of a run's status, plus a progress line (rewritten in place on a terminal, printed when it
 changes otherwise). It follows the runs active when it starts and any run that appears while it watches;
-when none is active at the start it waits for the next one (a ``run`` just sent, the next slot). It ends
-when every run it followed has ended, with exit code 0 whatever their outcome (the lines say it); Ctrl-C
-stops it. ``-o json`` prints each change as one JSON object per line instead. The pause between polls is
+when none is active at the start it shows the newest run (a ``run`` that ended before the watch began),
+and a schedule without any run yet is watched until its first one. It ends when every run it followed has
+ended, with exit code 0 whatever their outcome (the lines say it); Ctrl-C stops it. ``-o json`` prints each change as one JSON object per line instead. The pause between polls is
 the context's ``sleep``, so tests drive the system between polls instead of waiting for the clock.
 """
 
@@ -64,6 +64,12 @@ def follow(ctx: Context, args: argparse.Namespace) -> int:
                         ctx.stdout.write("\r\x1b[K")
                         last_progress = ""
                     _change(ctx, run)
+            if first and not followed and runs and not args.run_id:
+                # Nothing active: the newest run is what the user is after (a run-now that already ended)
+                newest = runs[0]
+                seen[newest["run_id"]] = newest.get("status") or "?"
+                followed.add(newest["run_id"])
+                _change(ctx, newest)
             first = False
             active = sorted(r for r in followed if seen[r] in ACTIVE)
             progress = _progress(args.schedule_id, followed, seen)
