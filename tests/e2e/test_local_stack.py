@@ -37,3 +37,30 @@ def test_local_stack_runs_a_five_second_schedule_to_success(tmp_path: Path) -> N
     lags = [int(m.group(1)) for line in successes if (m := re.search(r"lag (\d+) ms", line))]
     assert lags and max(lags) < 5000, out
     assert "failed" not in re.sub(r"run transitions seen:.*", "", out), out
+
+
+def test_a_term_signal_stops_the_local_stack_in_order(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentcron.local", "--examples", str(tmp_path), "--api-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "claim loop and executors running" in line:
+            break
+    children = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(process.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert children  # the moto servers and the executor processes
+    process.send_signal(signal.SIGTERM)
+    rest = process.communicate(timeout=60)[0]
+    assert process.returncode == 0 and "stopping; run transitions seen" in rest
+    for pid in children:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            continue
+        raise AssertionError(f"process {pid} of the local stack outlived it")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import threading
 import time
@@ -93,6 +94,10 @@ def banner(api_url: str, local: dict[str, str], schedule_ids: list[str], auth: s
     return lines
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _emit(line: str) -> None:
     print(f"{datetime.now().strftime('%H:%M:%S.%f')[:-3]}  {line}", flush=True)
 
@@ -100,6 +105,9 @@ def _emit(line: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     report = ErrorReporter(_emit, log_path())
+    # A TERM (kill, a supervisor, an IDE's stop button) stops in order like Ctrl-C: the moto servers and the
+    # executor processes are stopped too, not left behind.
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         return _run(args, report)
     except Exception as exc:  # one clear line; the traceback goes to the log file
