@@ -17,8 +17,14 @@ const STATUS_FILTERS = [
   ["never", "Never run"],
 ];
 
+// A schedule that ended by itself (its once trigger fired, end_at or max_runs reached, expired) is disabled
+// by the claim with a note saying so; it reads "finished", as in the CLI, not "paused".
+const ENDED_NOTE = /^(finished|ended|expired)\b/;
+export const finished = (schedule) => !schedule.enabled && ENDED_NOTE.test(schedule.pause_note || "");
+
 export function nextFireCell(schedule) {
   const next = schedule.state && schedule.state.next_fire_at;
+  if (finished(schedule)) return h("span", { class: "muted", text: "— (finished)" });
   if (!schedule.enabled) return h("span", { class: "muted", text: "— (paused)" });
   if (!next) return h("span", { class: "muted", text: "none" });
   const zone = schedule.timezone || "UTC";
@@ -36,7 +42,8 @@ export function rateText(runs) {
 
 export function stateCell(schedule) {
   if (schedule.enabled) return badge("enabled", "enabled");
-  return h("span", { class: "stack" }, badge("paused", "paused"), schedule.pause_note ? h("span", { class: "note", text: schedule.pause_note }) : null);
+  const state = finished(schedule) ? "finished" : "paused";
+  return h("span", { class: "stack" }, badge(state, state), schedule.pause_note ? h("span", { class: "note", text: schedule.pause_note }) : null);
 }
 
 export async function schedulesPage(main, ctx) {
