@@ -338,7 +338,7 @@ def _key_schema(keys: list[dict[str, str]]) -> dict[str, str]:
     ("table", "hash_key", "range_key", "index", "index_hash", "index_range", "projection"),
     [
         ("SchedulesTable", "schedule_id", None, "due", "due_shard", "next_fire_at", "KEYS_ONLY"),
-        ("RunsTable", "schedule_id", "run_id", "open", "open_shard", "open_until", "ALL"),
+        ("RunsTable", "schedule_id", "run_id", "open", "open_shard", "open_until", "KEYS_ONLY"),
     ],
 )
 def test_tables_have_their_keys_and_sparse_index(

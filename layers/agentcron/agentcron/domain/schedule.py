@@ -339,8 +339,12 @@ class ScheduleState(DomainModel):
     last_finished_at: datetime | None = None
     last_success_at: datetime | None = None
     last_failure_at: datetime | None = None
-    queued_run_count: int = 0
-    running_run_count: int = 0
+    # Runs queued or running. One counter, not one per status: a run's start writes only the run (one write
+    # unit, no transaction), so nothing on the schedule changes between queued and running.
+    active_run_count: int = 0
+    # The run queued last (by a claim, run-now, backfill or retry). Whether a run is still waiting behind
+    # the active one (``queue_one``) is that run's status: runs of a schedule start in the order queued.
+    last_queued_run_id: str | None = None
     consecutive_failures: int = 0
     total_run_count: int = 0
     total_success_count: int = 0
@@ -361,10 +365,6 @@ class ScheduleState(DomainModel):
     @classmethod
     def _utc(cls, v: datetime | None) -> datetime | None:
         return None if v is None else to_utc(v)
-
-    @property
-    def active_run_count(self) -> int:
-        return self.queued_run_count + self.running_run_count
 
 
 class Schedule(ScheduleSpec):
