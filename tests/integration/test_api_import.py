@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from agentcron.application.imports import ImportRefused, import_store
 from agentcron.domain.access import Caller
 from agentcron.exceptions import Forbidden
 from agentcron.models import RunStatus
-
 from test_api_support import NOW, Api, build_api
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "original"

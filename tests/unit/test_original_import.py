@@ -179,3 +179,16 @@ def test_without_a_provider_setting_a_bare_model_is_left_as_it_is() -> None:
     assert imported({"name": "x", "run_config": {"model": "gpt-4o"}})["run_config"]["model"] == "gpt-4o"
     data = imported({"name": "x", "run_config": {"model": "echo"}}, model_provider="openai", providers=PROVIDERS)
     assert data["run_config"]["model"] == "echo"
+
+
+def test_the_cli_splits_a_large_file_by_schedule_keeping_each_schedules_runs_with_it() -> None:
+    from agentcron.cli.importer import parts
+
+    data = load()
+    pieces = parts(data, limit=3000)
+    assert len(pieces) > 1 and all(piece["version"] == 4 for piece in pieces)
+    assert sorted(k for piece in pieces for k in piece["schedules"]) == sorted(data["schedules"])
+    for piece in pieces:
+        assert all(r["schedule_id"] in piece["schedules"] for r in piece["run_records"].values())
+    assert sum(len(piece["run_records"]) for piece in pieces) == len(data["run_records"])
+    assert parts(data) == [data]
