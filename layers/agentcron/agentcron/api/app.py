@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from agentcron.api import errors, openapi, strict
 from agentcron.api.dependencies import Bind
 from agentcron.api.idempotency import Idempotency, idempotency_store
-from agentcron.api.routes import imports, jobs, runs, schedules, sessions
+from agentcron.api.routes import imports, jobs, original, runs, schedules, sessions
 from agentcron.application import Services
 from agentcron.clock import utcnow
 
@@ -41,7 +41,7 @@ MAX_BODY_BYTES = 256 * 1024  # a spec must fit a DynamoDB item (400 KB) with its
 MAX_DEPTH = 32  # the deepest a spec needs is 4 (run_config.limits, a trigger's lists)
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKETS = re.compile(r"[\[\]{}]")
-ROUTERS = (schedules.router, runs.router, sessions.router, jobs.router, imports.router)
+ROUTERS = (schedules.router, runs.router, sessions.router, jobs.router, imports.router, original.router)
 BODY_LIMITS = {imports.IMPORT_PATH: imports.MAX_IMPORT_BYTES}  # paths whose bodies may be larger
 
 

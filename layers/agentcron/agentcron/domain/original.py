@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,7 +35,7 @@ from agentcron.domain.runs import Run, RunStatus, TokenUsage
 from agentcron.domain.schedule import Schedule, ScheduleSpec, ScheduleState, imported
 from agentcron.domain.triggers import OnceTrigger
 from agentcron.domain.validation import field_errors
-from agentcron.domain.values import SCHEDULE_ID_PATTERN, to_utc
+from agentcron.domain.values import SCHEDULE_ID_PATTERN, iso, to_utc
 
 ORIGINAL_RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 NO_NEXT_FIRE_NOTE = "imported disabled: it has no fire left within its window"
@@ -251,3 +251,57 @@ def _run(run_id: str, record: Any, spec: ScheduleSpec | None, now: datetime) -> 
     except ValidationError as exc:
         return _problems(where, exc)
     return run.model_copy(update={"run_id": original_run_id(run.schedule_id, run.scheduled_for, run_id)})
+
+
+# --------------------------------------------------------------------------- the original's shapes, back
+
+
+ORIGINAL_STATE = (
+    "next_fire_at",
+    *STATE_INSTANTS,
+    "queued_run_count",
+    "running_run_count",
+    *STATE_COUNTERS,
+)
+ORIGINAL_RUN_STATUSES = {"timed_out": "failed"}  # the original has no timed_out: a run that never ended is a failure
+
+
+def original_schedule(schedule: Schedule, *, model_provider: str | None = None) -> dict[str, Any]:
+    """A schedule in the original's shape (its store entry: spec, ``state``, ``run_config.project_id``): the
+    inverse of the import rules, so the original's clients read what they wrote.
+
+    ``end_at`` one second back (inclusive there); a model of ``model_provider`` without its prefix (as the
+    original names models); the first trigger only, and only the fields the original knows (optional ones
+    left out, not null).
+    """
+    spec = schedule.model_dump(mode="json", exclude_none=True)
+    out: dict[str, Any] = {
+        key: spec[key]
+        for key in ("id", "name", "enabled", "trigger", "timezone", "start_at", "end_at", "overlap_policy")
+        if key in spec
+    }
+    out["misfire_policy"] = {k: v for k, v in spec["misfire_policy"].items() if k != "grace_seconds"}
+    if schedule.end_at is not None:
+        out["end_at"] = iso(schedule.end_at - timedelta(seconds=1))
+    config = {
+        key: spec["run_config"][key]
+        for key in ("system_prompt", "task_message", "model", "reasoning_effort", "workspace_path",
+                    "enhance_prompt", "auto_execute")
+        if key in spec["run_config"]
+    }
+    prefix = f"{model_provider}:" if model_provider else None
+    if prefix and isinstance(config.get("model"), str) and config["model"].startswith(prefix):
+        config["model"] = config["model"][len(prefix):]
+    out["run_config"] = {"project_id": schedule.project_id, **config}
+    out["created_at"], out["updated_at"] = spec.get("created_at"), spec.get("updated_at")
+    state = schedule.state.model_dump(mode="json")
+    out["state"] = {key: state[key] for key in ORIGINAL_STATE if state.get(key) is not None}
+    return out
+
+
+def original_run(run: Run) -> dict[str, Any]:
+    """A run record in the original's shape (``ScheduleRunRecord``; optional fields left out)."""
+    data = run.model_dump(mode="json", exclude_none=True)
+    out = {key: data[key] for key in ("run_id", "schedule_id", *RUN_FIELDS) if key in data}
+    out["status"] = ORIGINAL_RUN_STATUSES.get(run.status.value, run.status.value)
+    return out
