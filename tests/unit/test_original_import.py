@@ -192,3 +192,19 @@ def test_the_cli_splits_a_large_file_by_schedule_keeping_each_schedules_runs_wit
         assert all(r["schedule_id"] in piece["schedules"] for r in piece["run_records"].values())
     assert sum(len(piece["run_records"]) for piece in pieces) == len(data["run_records"])
     assert parts(data) == [data]
+
+
+def test_the_originals_shape_reads_back_what_the_file_said(mapped: dict) -> None:
+    from agentcron.domain.original import original_run, original_schedule
+
+    entry = load()["schedules"]["poller"]
+    back = original_schedule(mapped["poller"].schedule, model_provider="openai")
+    for key in ("id", "name", "enabled", "start_at", "end_at", "misfire_policy", "overlap_policy", "created_at"):
+        assert back[key] == entry[key], key
+    assert back["run_config"] == {"project_id": "default", **entry["run_config"]}
+    digest = original_schedule(mapped["digest"].schedule, model_provider="openai")
+    assert digest["run_config"]["model"] == "gpt-4o-mini" and digest["misfire_policy"] == {"type": "skip"}
+    assert set(digest["state"]) <= set(load()["schedules"]["digest"]["state"])
+    record = load()["run_records"]["8d0c2a52-1f7e-4e8e-9a0e-5f0b8a1e2c02"]
+    run = original_run(mapped["digest"].runs[1])
+    assert {k: v for k, v in run.items() if k != "run_id"} == {k: v for k, v in record.items() if k != "run_id"}
