@@ -61,8 +61,12 @@ def _post(client: ApiClient, body: dict[str, Any], dry_run: bool) -> ApiReply:
     return client.request("POST", "/imports", query={"dry_run": dry_run}, body=body)
 
 
+FILE_KEYS = ("version", "updated_at", "schedules", "run_records")  # what the API's StoreFile declares
+
+
 def import_file(client: ApiClient, args: argparse.Namespace) -> ApiReply:
-    pieces = parts(read_spec(args.file))
+    data = read_spec(args.file)
+    pieces = parts({key: data[key] for key in FILE_KEYS if data.get(key) is not None})
     if len(pieces) > 1:  # all parts checked before any is written
         for piece in pieces:
             reply = _post(client, piece, True)
