@@ -58,7 +58,7 @@ def test_state_counters_and_instants_come_along_but_open_counts_start_at_zero(ma
     assert (state.total_run_count, state.total_success_count, state.total_failure_count) == (12, 11, 1)
     assert state.consecutive_failures == 1 and state.total_missed_count == 2
     assert state.last_success_at == utc(2026, 2, 18, 8, 1, 2) and state.last_started_at == utc(2026, 2, 19, 8, 0, 3)
-    assert state.running_run_count == 0 and state.queued_run_count == 0
+    assert state.active_run_count == 0
 
 
 def test_next_fire_is_recomputed_from_now(mapped: dict) -> None:
@@ -79,7 +79,7 @@ def test_a_legacy_entry_becomes_an_interval_anchored_at_its_last_run(mapped: dic
     assert (trigger.type, trigger.every_seconds, trigger.anchor_at) == ("interval", 3600, utc(2026, 2, 19, 11, 30))
     assert legacy.schedule.state.last_scheduled_at == utc(2026, 2, 19, 11, 30)
     assert legacy.schedule.state.next_fire_at == utc(2026, 3, 1, 9, 30)
-    assert legacy.schedule.state.queued_run_count == 0
+    assert legacy.schedule.state.active_run_count == 0
     [run] = legacy.runs
     assert run.status == RunStatus.missed and run.outcome_reason == OPEN_RUN_REASON.format(status="queued")
 

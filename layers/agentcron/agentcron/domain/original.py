@@ -259,8 +259,6 @@ def _run(run_id: str, record: Any, spec: ScheduleSpec | None, now: datetime) -> 
 ORIGINAL_STATE = (
     "next_fire_at",
     *STATE_INSTANTS,
-    "queued_run_count",
-    "running_run_count",
     *STATE_COUNTERS,
 )
 ORIGINAL_RUN_STATUSES = {"timed_out": "failed"}  # the original has no timed_out: a run that never ended is a failure
@@ -296,6 +294,9 @@ def original_schedule(schedule: Schedule, *, model_provider: str | None = None) 
     out["created_at"], out["updated_at"] = spec.get("created_at"), spec.get("updated_at")
     state = schedule.state.model_dump(mode="json")
     out["state"] = {key: state[key] for key in ORIGINAL_STATE if state.get(key) is not None}
+    # One count of active runs here (a start writes only its run): reported as queued, none as running.
+    out["state"]["queued_run_count"] = schedule.state.active_run_count
+    out["state"]["running_run_count"] = 0
     return out
 
 
