@@ -10,6 +10,7 @@
     agentcron schedules apply -f FILE|DIR [--prune]  agentcron schedules export [-d DIR]
     agentcron schedules edit ID                      agentcron dlq list | dlq redrive [--yes]
     agentcron console [--stack NAME] [--token JWT]   agentcron completion bash|zsh
+    agentcron import schedules.json [--dry-run]      (the original system's store file)
 
 Targets the local stack (``make run``) at http://127.0.0.1:8787 by default (or ``--api-url`` /
 ``AGENTCRON_API_URL``); ``--stack NAME`` targets a deployed stack: the API URL comes from its ``ApiUrl``
@@ -23,7 +24,8 @@ confirmation needed without a terminal), 3 the API cannot be reached or failed (
 A command group is a module with ``register(groups, common)`` listed in ``REGISTRARS``: it adds its parser
 to ``groups`` (with ``common`` as a parent, so the target options work after the command too) and sets
 ``run(ctx, args) -> exit code`` (:class:`agentcron.cli.context.Context` carries the client, the output
-format and the terminal). A request the API refuses raises ``ApiFailed`` and is reported here.
+format and the terminal), or, for one request and one reply, ``handler(client, args) -> ApiReply`` and
+``show(body, args) -> str``. A request the API refuses raises ``ApiFailed`` and is reported here.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from agentcron.cli import completion, dlq, schedules
+from agentcron.cli import completion, dlq, importer, schedules
 from agentcron.cli.client import DEFAULT_API_URL, ApiUnreachable, StackLookupFailed
 from agentcron.cli.context import (
     EXIT_API_ERROR,
@@ -113,6 +115,7 @@ def _console(groups: Any, common: argparse.ArgumentParser) -> None:
 # Every command group, in the order `agentcron --help` lists them: register(groups, common).
 REGISTRARS: list[Callable[[Any, argparse.ArgumentParser], None]] = [
     schedules.register,
+    importer.register,  # agentcron import FILE (the original system's store file)
     dlq.register,
     _console,
     completion.register,
@@ -191,8 +194,9 @@ def main(argv: list[str] | None = None, **hooks: Any) -> int:
     except SystemExit as exc:  # argparse: --help / --version (0) or a usage error (2)
         return int(exc.code or 0)
     ctx = Context(_settings(args), **hooks)
+    run = getattr(args, "run", None) or schedules.one_request(args.handler, args.show)
     try:
-        return args.run(ctx, args)
+        return run(ctx, args)
     except SpecError as exc:
         ctx.warn(f"error: {exc}")
         return EXIT_USAGE
