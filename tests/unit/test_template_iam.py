@@ -230,7 +230,7 @@ def test_the_executor_consumes_and_continues_on_the_run_queue_only(deployed: dic
         if action.startswith("sqs:")
     }
     event_source = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
-    assert event_source | {"sqs:SendMessage"} <= set(sqs)
+    assert set(sqs) == event_source | {"sqs:SendMessage"}
     assert all(resources == ["${RunQueue.Arn}"] for resources in sqs.values()), sqs
     for name in ("ClaimFunction", "ApiFunction"):
         sends = [s for _, s in _role_statements(deployed, f"{name}Role") if "sqs:SendMessage" in s["Action"]]
