@@ -38,6 +38,6 @@ def test_the_run_environment_has_no_test_or_bench_tool_and_the_same_pins_as_the_
 def test_make_run_installs_the_run_environment_and_make_test_the_dev_one() -> None:
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^run: venv-run$", makefile, re.M)
-    assert re.search(r"^test: venv lint$", makefile, re.M) and re.search(r"^bench: venv$", makefile, re.M)
+    assert re.search(r"^test: venv lint\b", makefile, re.M) and re.search(r"^bench: venv$", makefile, re.M)
     assert "pip install -q -r requirements-run.txt" in makefile.split("$(VENV)/.installed:")[0]
     assert "pip install -q -r requirements-dev.txt" in makefile.split("$(VENV)/.installed:")[1]
