@@ -3,10 +3,20 @@
 The Lambda context's remaining time is handed to the agent loop: a run that would outlive the invocation
 checkpoints its session and continues in a follow-up ``continue`` message (``CONTINUE_MARGIN_SECONDS``).
 
-Each record is handled on its own. A record that raises (malformed body, unknown schedule, S3 or DynamoDB
-unavailable) is reported in ``batchItemFailures`` and, with ``skip_group_on_error``, so are the later records
-of its message group (FIFO order per schedule holds); other groups proceed. Every record is reported
-individually, even when all of them fail, so the logs and metrics name each bad message.
+Each record is handled on its own, and its error decides what happens to it:
+
+- a *permanent* error (a malformed body, a field out of bounds, an unknown schedule on run-now, a request
+  DynamoDB refuses as invalid) can never succeed: the record goes to the dead-letter queue at once (the
+  handler sends it there itself, with the reason as a message attribute and its SQS message id as the
+  de-duplication id) and is acknowledged, so it never holds up the later messages of its FIFO group;
+- anything else is *transient* (throttling, a service unavailable, a bug that a deploy may fix): the record
+  is reported in ``batchItemFailures`` and, with ``skip_group_on_error``, so are the later records of its
+  message group (FIFO order per schedule holds); other groups proceed. Each reported record becomes visible
+  again after a back-off (``RETRY_SECONDS``, doubling per receive) instead of the queue's visibility timeout,
+  and SQS's redrive moves it to the dead-letter queue after ``MaxReceiveCount`` receives.
+
+A permanent error whose dead-letter send fails is treated as transient: the message is never dropped.
+Every record is reported individually, even when all of them fail, so the logs and metrics name each one.
 """
 
 from __future__ import annotations
@@ -17,12 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 from agentcron.application import execute
 from agentcron.clock import utcnow
-from agentcron.exceptions import MalformedMessage
+from agentcron.exceptions import InvalidInput, MalformedMessage, QueueSendFailed, ScheduleNotFound
 from agentcron.queue import parse_message
 from agentcron.wiring import build_services
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from botocore.exceptions import ClientError, ParamValidationError
+from pydantic import ValidationError
 
 from agentcron import telemetry, tracing
 
@@ -36,6 +48,20 @@ tracer = tracing.tracer("agentcron-executor")
 copy_config_to_registered_loggers(source_logger=logger, include={"agentcron"})
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 processor.raise_on_entire_batch_failure = False  # an all-bad batch still gets a per-message response
+
+RETRY_SECONDS = 15  # a transient failure's first back-off; doubled per receive, at most RETRY_MAX_SECONDS
+RETRY_MAX_SECONDS = 600
+# Errors no retry can cure. A DynamoDB ValidationException is a request the service refuses as invalid
+# (an empty key, an item too large); throttling and outages have other codes and stay transient.
+_PERMANENT_ERRORS = (
+    MalformedMessage,
+    ScheduleNotFound,
+    InvalidInput,
+    ValidationError,
+    UnicodeError,
+    ParamValidationError,
+)
+_PERMANENT_CODES = {"ValidationException", "SerializationException"}
 
 # Terminal statuses are counted by the run-finished listener (RunsSuccess, RunsFailed...); these are not.
 _NON_TERMINAL_OUTCOMES = {
@@ -62,6 +88,35 @@ def _sent_at(record: SQSRecord) -> datetime | None:
     return datetime.fromtimestamp(int(raw) / 1000, tz=UTC) if raw else None
 
 
+def permanent(exc: BaseException) -> bool:
+    """True when handling the message again can never succeed (see the module docstring)."""
+    if isinstance(exc, _PERMANENT_ERRORS):
+        return True
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in _PERMANENT_CODES
+
+
+def retry_seconds(receive_count: int) -> int:
+    """The back-off before a transiently failed message is received again."""
+    return min(RETRY_MAX_SECONDS, RETRY_SECONDS * 2 ** max(0, min(receive_count - 1, 10)))
+
+
+def _dead_letter(record: SQSRecord, reason: str) -> dict[str, Any]:
+    """Dead-letter the record at once and acknowledge it; raises (a redelivery) if the send fails."""
+    try:
+        dependencies().queue.dead_letter(
+            record.body,
+            message_id=record.message_id,
+            group_id=record.attributes.message_group_id,
+            reason=reason,
+        )
+    except QueueSendFailed:
+        logger.exception("permanently bad run message not dead-lettered; it will be redelivered")
+        raise
+    logger.error("run message dead-lettered", extra={"reason": reason})
+    _record("RunMessagesDeadLettered", telemetry.COUNT, 1)
+    return {"run_id": None, "status": "dead_lettered"}
+
+
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict[str, Any]:
     logger.remove_keys(["schedule_id", "run_id", "session_id", "message_id"])
@@ -71,7 +126,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
     except MalformedMessage as exc:
         logger.error("malformed run message", extra={"reason": str(exc)})
         _record("MalformedMessages", telemetry.COUNT, 1)
-        raise
+        return _dead_letter(record, f"malformed: {exc}")
     logger.append_keys(schedule_id=message.schedule_id, run_id=getattr(message, "run_id", None))
     remaining_ms = lambda_context.get_remaining_time_in_millis if lambda_context is not None else None
     try:
@@ -82,7 +137,10 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
             sent_at=_sent_at(record),
             remaining_ms=remaining_ms,
         )
-    except Exception:
+    except Exception as exc:
+        if permanent(exc):
+            logger.exception("run message can never succeed")
+            return _dead_letter(record, f"{type(exc).__name__}: {exc}")
         # Not acknowledged: SQS redelivers it, and after maxReceiveCount it moves to the dead-letter queue.
         count = record.attributes.approximate_receive_count
         logger.exception("run message failed; it will be redelivered", extra={"receive_count": count})
@@ -100,8 +158,25 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        return process_partial_response(
+        response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context
         )
+        _back_off(event, response)
+        return response
     finally:
         dependencies().end_invocation()  # the batch's Run Finished events, ten per request
+
+
+def _back_off(event: dict[str, Any], response: dict[str, Any]) -> None:
+    """Failed records (and their held-back group followers) come back after ``retry_seconds``, not after
+    the queue's visibility timeout; a record whose change fails keeps that timeout (never lost)."""
+    failed = {item["itemIdentifier"] for item in response.get("batchItemFailures") or []}
+    queue = dependencies().queue
+    for raw in event.get("Records") or []:
+        if raw.get("messageId") not in failed or not raw.get("receiptHandle"):
+            continue
+        count = int((raw.get("attributes") or {}).get("ApproximateReceiveCount") or 1)
+        try:
+            queue.retry_later(raw["receiptHandle"], retry_seconds(count))
+        except Exception:  # the queue's own visibility timeout applies instead
+            logger.warning("back-off not set for %s", raw.get("messageId"), exc_info=True)

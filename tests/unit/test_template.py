@@ -310,11 +310,14 @@ def test_executor_may_use_the_sessions_bucket_and_send_continuations(template: d
 # ----------------------------------------------------------------------------------------------- data
 
 
-def test_run_queue_visibility_is_six_times_the_longest_executor_timeout(template: dict[str, Any]) -> None:
-    longest = template["Parameters"]["ExecutorTimeout"]["MaxValue"]
-    assert longest <= 900  # the Lambda limit
+def test_run_queue_visibility_is_six_times_the_executor_timeout(template: dict[str, Any]) -> None:
+    allowed = template["Parameters"]["ExecutorTimeout"]["AllowedValues"]
+    assert max(allowed) <= 900  # the Lambda limit
+    assert template["Parameters"]["ExecutorTimeout"]["Default"] in allowed
     visibility = template["Resources"]["RunQueue"]["Properties"]["VisibilityTimeout"]
-    assert visibility >= 6 * longest
+    assert visibility == {"Fn::FindInMap": ["RunQueueVisibility", {"Ref": "ExecutorTimeout"}, "Seconds"]}
+    mapping = template["Mappings"]["RunQueueVisibility"]
+    assert {int(timeout): row["Seconds"] for timeout, row in mapping.items()} == {t: 6 * t for t in allowed}
 
 
 def test_run_queue_is_fifo_and_redrives_to_a_fifo_dead_letter_queue(template: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from agentcron.application.access import check_visible, check_writable
 from agentcron.domain.access import Caller
 from agentcron.domain.planner import timing_of
 from agentcron.domain.runs import FAILURE_STATUSES
+from agentcron.domain.schedule import MAX_PROMPT
 from agentcron.exceptions import (
     InvalidInput,
     OverlapBlocked,
@@ -130,6 +131,9 @@ def run_now(
     ``send`` False records only (the executor runs a ``run_now`` message's run in place). ``chain``: the
     schedules whose runs led to this one (the scheduler tool's chain limit reads it back).
     """
+    if task_message is not None and len(task_message) > MAX_PROMPT:
+        # Every entry point (API, run queue, scheduler tool) comes here: the run record stays far from 400 KB.
+        raise InvalidInput(f"task_message must be at most {MAX_PROMPT} characters", field="task_message")
     schedule = require_schedule(services, schedule_id, caller, write=True)
     claimed_at = services.clock()
     requested_at = requested_at or claimed_at
