@@ -316,6 +316,8 @@ class SessionRun:
         )
         if finished is None:
             return IGNORED, f"run was already terminal; {status.value} not recorded"
+        if finished.status is not status:  # recorded otherwise (an outcome too large for the record)
+            return finished.status.value, finished.outcome_reason
         return status.value, reason
 
 
