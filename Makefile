@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 ARGS   ?=
 
-.PHONY: run test bench lint venv clean
+.PHONY: run test model-check bench lint venv clean
 
 venv: $(VENV)/.installed
 
@@ -22,6 +22,10 @@ run: venv
 ## make test: template lint + the whole test suite.
 test: venv lint
 	$(PY) -m pytest -n 2 --dist loadgroup $(ARGS)
+
+## make model-check: the model-checked pipeline's long profile (new random interleavings; README).
+model-check: venv
+	AGENTCRON_MODEL_CHECK=long $(PY) -m pytest -p no:xdist tests/integration/test_pipeline_model.py $(ARGS)
 
 lint: venv
 	$(VENV)/bin/cfn-lint template.yaml
