@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 from agentcron.application import execute
 from agentcron.clock import utcnow
-from agentcron.exceptions import InvalidInput, MalformedMessage, QueueSendFailed, ScheduleNotFound
+from agentcron.exceptions import (
+    InvalidInput,
+    ItemTooLarge,
+    MalformedMessage,
+    QueueSendFailed,
+    ScheduleNotFound,
+)
 from agentcron.queue import parse_message
 from agentcron.wiring import build_services
 from aws_lambda_powertools import Logger, Metrics
@@ -57,6 +63,7 @@ _PERMANENT_ERRORS = (
     MalformedMessage,
     ScheduleNotFound,
     InvalidInput,
+    ItemTooLarge,
     ValidationError,
     UnicodeError,
     ParamValidationError,
