@@ -436,7 +436,7 @@ class Pipeline(RuleBasedStateMachine):
 
 
 PROFILE = settings(
-    max_examples=300 if LONG else 10,
+    max_examples=100 if LONG else 10,
     stateful_step_count=80 if LONG else 40,
     deadline=None,
     suppress_health_check=list(HealthCheck),
