@@ -194,7 +194,7 @@ def all_runs(client: Any, table: str) -> list[Any]:
         page = client.scan(**request)
         items += page.get("Items") or []
         if "LastEvaluatedKey" not in page:
-            return [run_from_item(item) for item in items]
+            return [run_from_item(item) for item in items if not item["schedule_id"]["S"].startswith("~")]
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 

@@ -86,7 +86,13 @@ class Stack:
 
     @property
     def sessions(self) -> SessionStore:
-        return SessionStore(self.s3, self.settings.sessions_bucket)
+        return SessionStore(
+            self.s3,
+            self.settings.sessions_bucket,
+            self.dynamodb,
+            self.settings.runs_table,
+            retention_days=self.settings.run_history_days,
+        )
 
     def services(self, now: Any = None, **fields: Any) -> Services:
         """The use cases' Services on this stack; ``now``: a datetime (frozen clock) or a clock function."""

@@ -164,6 +164,9 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Lines are per run: the request id and cold start stay, the function's name, ARN and memory (the same on
+    # every line of the log group) go, halving what a run's log line costs to ingest.
+    logger.remove_keys(["function_arn", "function_memory_size", "function_name"])
     try:
         response = process_partial_response(
             event=event, record_handler=record_handler, processor=processor, context=context

@@ -13,10 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from test_api_support import daily_spec
 
 from agentcron.local.http import ApiServer, serve_api
-
-from test_api_support import daily_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,7 +92,7 @@ def test_errors_come_back_as_json(server: ApiServer) -> None:
 def test_the_openapi_document_is_served_and_names_every_route(server: ApiServer) -> None:
     status, headers, raw = _request(server.url, "GET", "/openapi.json")
     assert status == 200 and headers["content-type"] == "application/json"
-    assert len(json.loads(raw)["paths"]) == 13  # with /jobs/{job_id}
+    assert len(json.loads(raw)["paths"]) == 15  # with /jobs/{job_id}, /imports and a schedule's sessions
 
 
 def test_serve_api_loads_the_deployed_handler_by_default(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,7 +45,7 @@ def test_run_now_records_a_queued_run_and_queues_it(api: Api) -> None:
     run = api.stack.store.get_run("daily-news", run_id)
     assert run is not None and run.status == RunStatus.queued and run.trigger == RunTrigger.run_now
     assert run.task_message == "Only the headlines, please." and run.scheduled_for == NOW
-    assert api.stack.store.get_schedule("daily-news").state.queued_run_count == 1
+    assert api.stack.store.get_schedule("daily-news").state.active_run_count == 1
     (message,) = api.stack.drain()
     assert (message["group_id"], message["dedup_id"]) == ("daily-news", run_id)
     body = message["body"]
@@ -226,7 +226,7 @@ def test_cancelling_a_queued_run_finishes_it_at_once(api: Api) -> None:
     assert reply.status == 200 and reply.body["status"] == "cancelled"
     assert reply.body["outcome_reason"] == "cancelled by request"
     state = api.stack.store.get_schedule("daily-news").state
-    assert state.queued_run_count == 0 and state.total_failure_count == 1
+    assert state.active_run_count == 0 and state.total_failure_count == 1
     again = api.call("cancel-run")
     assert again.status == 409 and again.error == {
         "message": "Run is already cancelled",

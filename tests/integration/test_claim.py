@@ -80,7 +80,7 @@ def test_run_once_after_downtime_queues_the_newest_slot_only(stack):
     assert len(missed) == 9 and all(r.completed_at == at for r in missed)
     assert [m["body"]["run_id"] for m in stack.drain()] == [queued[0].run_id]
     state = stack.store.get_schedule("s1").state
-    assert (state.total_missed_count, state.queued_run_count) == (9, 1)
+    assert (state.total_missed_count, state.active_run_count) == (9, 1)
     assert state.next_fire_at == NOW + timedelta(minutes=11)
 
 
@@ -217,7 +217,7 @@ def test_a_queued_run_cancelled_before_it_started_is_finished_by_the_outbox(stac
     report = run_sweep(stack, at + timedelta(seconds=stack.settings.redelivery_seconds))
     assert report.resent == 0 and stack.drain() == []
     assert stack.store.get_run("s1", run.run_id).status == RunStatus.cancelled
-    assert stack.store.get_schedule("s1").state.queued_run_count == 0
+    assert stack.store.get_schedule("s1").state.active_run_count == 0
 
 
 def test_an_expired_lease_times_the_run_out(stack):
@@ -237,7 +237,7 @@ def test_an_expired_lease_times_the_run_out(stack):
         expiry,
     )
     state = stack.store.get_schedule("s1").state
-    assert (state.running_run_count, state.total_failure_count, state.consecutive_failures) == (0, 1, 1)
+    assert (state.active_run_count, state.total_failure_count, state.consecutive_failures) == (0, 1, 1)
     assert run_sweep(stack, expiry + timedelta(hours=1)).timed_out == 0
 
 
@@ -256,7 +256,7 @@ def test_an_expired_lease_is_retried_while_the_policy_allows(stack):
     assert message["body"]["run_id"] == run.run_id and message["dedup_id"] == f"{run.run_id}.a2"
     assert stack.store.get_run("s1", run.run_id).status == RunStatus.queued
     state = stack.store.get_schedule("s1").state
-    assert (state.queued_run_count, state.running_run_count) == (1, 0)
+    assert state.active_run_count == 1
 
     second_start = at + timedelta(seconds=lease + 10)
     assert stack.store.start_run("s1", run.run_id, second_start, lease_seconds=lease).attempt == 2
@@ -274,3 +274,42 @@ def test_a_renewed_lease_is_not_reaped(stack):
     assert segments.renew_lease(stack.store, started, 0, at + timedelta(seconds=90), lease_seconds=100)
     assert run_sweep(stack, at + timedelta(seconds=150)).timed_out == 0
     assert stack.store.get_run("s1", run.run_id).status == RunStatus.running
+
+
+def test_a_started_run_is_looked_at_again_when_its_lease_ends_not_before(stack):
+    """A start leaves the open index entry at the claim's outbox deadline (no index write); the first sweep
+    past that deadline moves the entry to the lease's end, and nothing else happens until then."""
+    create(stack, trigger={"type": "interval", "every_seconds": 86400})
+    at = NOW + timedelta(days=1)
+    run_sweep(stack, at)
+    stack.drain()
+    (run,) = all_runs(stack)
+    stack.store.start_run("s1", run.run_id, at, lease_seconds=600)
+    key = {"schedule_id": {"S": "s1"}, "run_id": {"S": run.run_id}}
+
+    def open_until() -> int:
+        return int(stack.dynamodb.get_item(TableName=stack.settings.runs_table, Key=key)["Item"]["open_until"]["N"])
+
+    outbox_deadline = open_until()
+    report = run_sweep(stack, at + timedelta(seconds=stack.settings.redelivery_seconds))
+    assert (report.resent, report.timed_out, report.retried, report.errors) == (0, 0, 0, 0)
+    assert open_until() == outbox_deadline + (600 - stack.settings.redelivery_seconds) * 1000
+    assert stack.store.get_run("s1", run.run_id).status == RunStatus.running and stack.drain() == []
+
+
+def test_queue_one_queues_behind_a_started_run_but_not_behind_a_waiting_one(stack):
+    """Whether a run waits is the status of the run queued last (the schedule's counter does not say)."""
+    create(stack, overlap_policy="queue_one")
+    first_slot = NOW + timedelta(seconds=60)
+    run_sweep(stack, first_slot)
+    (first,) = all_runs(stack)
+    run_sweep(stack, first_slot + timedelta(seconds=60))  # the first has not started: skipped
+    assert [r.status for r in all_runs(stack)] == [RunStatus.queued, RunStatus.skipped]
+
+    stack.store.start_run("s1", first.run_id, first_slot + timedelta(seconds=61), lease_seconds=600)
+    run_sweep(stack, first_slot + timedelta(seconds=120))  # running: one may wait behind it
+    statuses = [r.status for r in all_runs(stack)]
+    assert statuses == [RunStatus.running, RunStatus.skipped, RunStatus.queued]
+    run_sweep(stack, first_slot + timedelta(seconds=180))  # and only one
+    assert [r.status for r in all_runs(stack)][-1] == RunStatus.skipped
+    assert stack.store.get_schedule("s1").state.active_run_count == 2

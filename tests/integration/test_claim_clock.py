@@ -225,7 +225,7 @@ def test_claims_never_move_the_etag_so_an_if_match_edit_still_holds(stack, load_
     for minute in range(1, 4):
         assert sweep(stack.services(), api.clock.now + timedelta(minutes=minute, seconds=1)).runs_queued == 1
     reply = api.call("get-schedule")
-    assert reply.headers["etag"] == '"1"' and reply.body["state"]["queued_run_count"] == 3
+    assert reply.headers["etag"] == '"1"' and reply.body["state"]["active_run_count"] == 3
     edited = api.call("update-schedule")  # If-Match "1", read before the three claims
     assert edited.status == 200 and edited.headers["etag"] == '"2"'
 
@@ -247,7 +247,7 @@ def test_an_edit_that_races_a_claim_is_applied_on_the_claimed_state(stack, monke
     )
     assert claims == [1] and version == 2 and saved.name == "renamed"
     assert saved.state.next_fire_at == NOW + timedelta(seconds=120)  # the claim's move kept
-    assert saved.state.queued_run_count == 1
+    assert saved.state.active_run_count == 1
     assert len(runs_of(stack, "s1")) == 1  # and the claimed slot is not claimed again
     assert sweep(stack.services(), at).runs_queued == 0
 

@@ -100,7 +100,7 @@ def test_two_racing_claimers_create_each_run_exactly_once(server_stack):
         assert {i["run_id"]["S"] for i in items if i["schedule_id"]["S"] == schedule_id} == expected
         schedule, version = stack.store.get_schedule_versioned(schedule_id)
         assert version == 1  # claims never move the ETag
-        assert schedule.state.queued_run_count == 3
+        assert schedule.state.active_run_count == 3
     messages = [m["body"]["run_id"] for m in stack.drain()]
     assert set(messages) == {i["run_id"]["S"] for i in items}
     assert len(messages) == 60 + 20  # one send per run, plus the one re-send of each round-1 run
@@ -183,7 +183,7 @@ def test_a_crash_between_claim_steps_loses_no_slot_and_duplicates_none(stack, mo
     assert {r.status for r in runs} == {RunStatus.queued}
     assert {r.run_id for r in runs} <= set(delivered)  # every queued run reached the queue at least once
     state = stack.store.get_schedule("s1").state
-    assert state.queued_run_count == 17
+    assert state.active_run_count == 17
     assert state.next_fire_at == NOW + timedelta(minutes=18)
 
 

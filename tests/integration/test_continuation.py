@@ -139,7 +139,7 @@ def test_a_run_past_the_invocation_limit_continues_as_one_run_with_one_transcrip
     assert session.usage == final.usage
     # AND the schedule counted one run and its tokens once
     state = stack.store.get_schedule(run.schedule_id).state
-    assert (state.total_run_count, state.total_success_count, state.running_run_count) == (1, 1, 0)
+    assert (state.total_run_count, state.total_success_count, state.active_run_count) == (1, 1, 0)
     assert (state.input_tokens, state.output_tokens) == (300, 30)
     assert _continue_messages(stack) == []
 

@@ -82,7 +82,7 @@ def _handle(stack, message, clock: Clock, *, settings=None, message_id: str = "m
 
 def _session(stack, run: Run):
     assert run.session_id, "the run has no session bound"
-    return SessionStore(stack.s3, stack.settings.sessions_bucket).load(run.session_id)
+    return stack.sessions.load(run.session_id)
 
 
 def _raw_items(stack, schedule_id: str) -> tuple[dict, list[dict]]:
@@ -139,7 +139,7 @@ def test_success_records_the_run_the_session_and_the_schedule_counters(stack) ->
     assert session.metadata["model"] == "echo"
     # AND the schedule's counters moved: nothing open, one success
     state = stack.store.get_schedule(run.schedule_id).state
-    assert (state.queued_run_count, state.running_run_count) == (0, 0)
+    assert state.active_run_count == 0
     assert (state.total_run_count, state.total_success_count, state.total_failure_count) == (1, 1, 0)
     assert state.last_success_at == clock.at
     assert state.input_tokens == stored.usage.input_tokens
@@ -225,7 +225,7 @@ def test_agent_failure_fails_the_run_with_a_visible_message(stack, exc: Exceptio
     assert session.messages[-1].role == "assistant"
     assert session.messages[-1].content == f"Scheduled run failed: {reason}"
     state = stack.store.get_schedule(run.schedule_id).state
-    assert (state.total_failure_count, state.consecutive_failures, state.running_run_count) == (1, 1, 0)
+    assert (state.total_failure_count, state.consecutive_failures, state.active_run_count) == (1, 1, 0)
     assert state.last_failure_at == SLOT
 
 

@@ -122,7 +122,7 @@ def test_run_now_creates_one_run_even_when_the_message_is_delivered_twice(stack)
     assert run.final_answer == "echo: only the headlines"
     assert _session(stack, run).messages[1].content == "only the headlines"
     state = stack.store.get_schedule(spec.id).state
-    assert (state.total_run_count, state.queued_run_count, state.running_run_count) == (1, 0, 0)
+    assert (state.total_run_count, state.active_run_count) == (1, 0)
 
 
 def test_run_now_request_id_wins_over_the_message_id(stack) -> None:

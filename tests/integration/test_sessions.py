@@ -11,7 +11,7 @@ from moto import mock_aws
 from agentcron.config import Settings
 from agentcron.models import Message, ReasoningEffort, Run, RunTrigger, Schedule, Session, TokenUsage
 from agentcron.application.sessions import build_session, resolve_run_config
-from agentcron.sessions import SessionStore
+from agentcron.sessions import INLINE_BYTES, SessionStore
 
 NOW = datetime(2026, 3, 1, 9, 0, 5, tzinfo=UTC)
 SLOT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -195,3 +195,65 @@ def test_a_previous_answer_becomes_context_before_the_task() -> None:
         "system",
         "user",
     ]
+
+
+# --------------------------------------------------------------------------- small in DynamoDB, large in S3
+
+
+def _transcript(session_id: str, text: str) -> Session:
+    return Session(
+        id=session_id,
+        title="t",
+        model="echo",
+        messages=[Message(role="user", content=text, created_at=NOW)],
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def _objects(stack) -> list[str]:
+    listed = stack.s3.list_objects_v2(Bucket=stack.settings.sessions_bucket).get("Contents") or []
+    return [entry["Key"] for entry in listed]
+
+
+def test_a_small_transcript_is_one_item_and_no_s3_object(stack) -> None:
+    store = stack.sessions
+    session = _transcript("small", "hello " * 50)
+    store.save(session)
+    assert _objects(stack) == []
+    item = stack.dynamodb.get_item(TableName=stack.settings.runs_table, Key=SessionStore.item_key("small"))["Item"]
+    assert len(item["body"]["B"]) <= INLINE_BYTES and "in_s3" not in item
+    expected_purge = int(NOW.timestamp()) + stack.settings.run_history_days * 86400
+    assert int(item["purge_at"]["N"]) == expected_purge  # expires with the run history (the table's TTL)
+    assert store.load("small") == session
+    assert store.size("small") == len(session.model_dump_json().encode())
+
+
+def test_a_transcript_that_outgrows_the_item_moves_to_s3_and_the_item_points_to_it(stack) -> None:
+    import secrets
+
+    store = stack.sessions
+    store.save(_transcript("grows", "short"))
+    big = _transcript("grows", secrets.token_hex(20_000))  # 40 KB that does not compress below 8 KB
+    store.save(big)
+    assert _objects(stack) == ["sessions/grows.json"]
+    item = stack.dynamodb.get_item(TableName=stack.settings.runs_table, Key=SessionStore.item_key("grows"))["Item"]
+    assert item["in_s3"] == {"BOOL": True} and "body" not in item  # the small copy is replaced, not stale
+    assert store.load("grows") == big and store.size("grows") == len(big.model_dump_json().encode())
+
+
+def test_a_transcript_saved_before_items_existed_is_read_from_s3(stack) -> None:
+    legacy = _transcript("legacy", "from S3")
+    SessionStore(stack.s3, stack.settings.sessions_bucket).save(legacy)  # S3 only, no item
+    assert stack.sessions.load("legacy") == legacy
+    assert stack.sessions.size("legacy") == len(legacy.model_dump_json().encode())
+
+
+def test_delete_many_removes_items_and_objects(stack) -> None:
+    import secrets
+
+    store = stack.sessions
+    store.save(_transcript("a", "small"))
+    store.save(_transcript("b", secrets.token_hex(20_000)))
+    store.delete_many(["a", "b", "never-saved"])
+    assert store.load("a") is None and store.load("b") is None and _objects(stack) == []

@@ -10,7 +10,7 @@ from agentcron import planner
 from agentcron.exceptions import RunNotFound, ScheduleNotFound
 from agentcron.store import segments
 from agentcron.models import Run, RunStatus, RunTrigger, ScheduleSpec, TokenUsage, slot_run_id
-from agentcron.store.codec import epoch_ms, epoch_seconds
+from agentcron.store.codec import shard_of, epoch_ms, epoch_seconds
 
 NOW = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
 SLOT = NOW + timedelta(seconds=60)
@@ -66,7 +66,7 @@ def test_create_run_is_idempotent_and_counts_once(stack):
     )
     assert stack.store.create_run(run, NOW, redelivery_seconds=30) is True
     assert stack.store.create_run(run, NOW, redelivery_seconds=30) is False
-    assert state(stack).queued_run_count == 1
+    assert state(stack).active_run_count == 1
     assert raw(stack, run)["open_until"] == {"N": str(epoch_ms(NOW + timedelta(seconds=30)))}
     assert stack.store.get_run("s1", "s1-now-1") == run
 
@@ -92,7 +92,7 @@ def test_create_terminal_run_is_a_record_only(stack):
     assert stack.store.create_run(run, NOW, redelivery_seconds=30)
     item = raw(stack, run)
     assert "open_until" not in item and "purge_at" in item
-    assert state(stack).queued_run_count == 0
+    assert state(stack).active_run_count == 0
 
 
 # --------------------------------------------------------------------------- start_run
@@ -105,9 +105,11 @@ def test_start_run_moves_queued_to_running_with_a_lease(stack, queued):
     assert started.attempt == 1 and started.started_at == at
     assert started.dispatch_lag_ms == 5000
     assert stack.store.get_run("s1", queued.run_id) == started
-    assert raw(stack, queued)["open_until"] == {"N": str(epoch_ms(at + timedelta(seconds=LEASE)))}
+    item = raw(stack, queued)
+    assert item["lease_until"] == {"N": str(epoch_ms(at + timedelta(seconds=LEASE)))}
+    assert item["open_until"] == {"N": str(epoch_ms(SLOT + timedelta(seconds=2 + 120)))}  # the entry stays
     s = state(stack)
-    assert (s.queued_run_count, s.running_run_count, s.last_started_at) == (0, 1, at)
+    assert s.active_run_count == 1 and s.last_started_at is None  # a start writes only the run
 
 
 def test_start_run_refuses_a_live_lease_then_takes_over_an_expired_one(stack, queued):
@@ -123,7 +125,7 @@ def test_start_run_refuses_a_live_lease_then_takes_over_an_expired_one(stack, qu
     assert again.attempt == 2 and again.started_at == takeover_at
     assert again.dispatch_lag_ms == 5000  # the first start's lag is kept
     s = state(stack)
-    assert (s.queued_run_count, s.running_run_count) == (0, 1)  # a takeover moves no counter
+    assert s.active_run_count == 1  # a takeover moves no counter
 
 
 def test_start_run_refuses_missing_and_terminal_runs(stack, queued):
@@ -138,7 +140,7 @@ def test_renew_lease_only_for_running_runs(stack, queued):
     started = stack.store.start_run("s1", queued.run_id, SLOT, lease_seconds=60)
     later = SLOT + timedelta(seconds=50)
     assert segments.renew_lease(stack.store, started, 0, later, lease_seconds=LEASE) is True
-    assert raw(stack, queued)["open_until"] == {"N": str(epoch_ms(later + timedelta(seconds=LEASE)))}
+    assert raw(stack, queued)["lease_until"] == {"N": str(epoch_ms(later + timedelta(seconds=LEASE)))}
     # The renewed lease is live: a duplicate message cannot take the run over.
     assert (
         stack.store.start_run("s1", queued.run_id, SLOT + timedelta(seconds=61), lease_seconds=LEASE) is None
@@ -160,12 +162,12 @@ def test_finish_success_updates_run_and_counters(stack, queued):
     assert finished.execution_duration_ms == 42_000
     assert stack.store.get_run("s1", queued.run_id) == finished
     item = raw(stack, queued)
-    assert "open_until" not in item and "open_shard" not in item
+    assert "open_until" not in item and "open_shard" not in item and "lease_until" not in item
     assert item["purge_at"] == {
         "N": str(epoch_seconds(done_at + timedelta(days=stack.settings.run_history_days)))
     }
     s = state(stack)
-    assert (s.running_run_count, s.queued_run_count) == (0, 0)
+    assert s.active_run_count == 0 and s.last_started_at == started_at  # recorded with the outcome
     assert (s.total_run_count, s.total_success_count, s.total_failure_count) == (1, 1, 0)
     assert (s.input_tokens, s.output_tokens) == (100, 7)
     assert s.last_success_at == done_at and s.last_finished_at == done_at
@@ -211,7 +213,7 @@ def test_finishing_a_queued_run_releases_the_queued_count(stack, queued):
     )
     assert finished.outcome_reason == "cancelled by user" and finished.execution_duration_ms is None
     s = state(stack)
-    assert (s.queued_run_count, s.total_failure_count) == (0, 1)
+    assert (s.active_run_count, s.total_failure_count) == (0, 1)
 
 
 def test_finish_requires_a_terminal_status(stack, queued):
@@ -300,7 +302,15 @@ def test_stale_open_runs_finds_overdue_queued_and_expired_running_runs(stack):
         }
 
     assert stale(NOW + timedelta(minutes=4)) == set()
-    assert stale(NOW + timedelta(minutes=5)) == {runs[2].run_id}  # queued, never started
+    # At the claim's deadline: the queued run nobody started, and the started one, whose index entry still
+    # holds that deadline (a start does not write the index); the reaper moves it to the lease's end.
+    assert stale(NOW + timedelta(minutes=5)) == {runs[0].run_id, runs[2].run_id}
+    (running,) = [r for r in stack.store.stale_open_runs(shard_of(runs[0].run_id, stack.settings.due_shards),
+                                                         NOW + timedelta(minutes=5)) if r.run_id == runs[0].run_id]
+    assert running.lease_until == NOW + timedelta(minutes=13)
+    assert stack.store.defer_reaper(running) is True
+    assert stack.store.defer_reaper(running) is True  # idempotent while the lease is the same
+    assert stale(NOW + timedelta(minutes=5)) == {runs[2].run_id}
     assert stale(NOW + timedelta(minutes=13)) == {runs[0].run_id, runs[2].run_id}  # + lease expired
 
 
@@ -337,7 +347,7 @@ def test_requeue_an_expired_running_run(stack, queued):
     again = stack.store.requeue_run("s1", queued.run_id, at, redelivery_seconds=120, attempt=1)
     assert again.status == RunStatus.queued and again.attempt == 1
     s = state(stack)
-    assert (s.queued_run_count, s.running_run_count) == (1, 0)
+    assert s.active_run_count == 1
     assert stack.store.requeue_run("s1", queued.run_id, at, redelivery_seconds=120, attempt=1) is None
     assert stack.store.start_run("s1", queued.run_id, at, lease_seconds=LEASE).attempt == 2
 

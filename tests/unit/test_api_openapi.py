@@ -43,9 +43,11 @@ ROUTES = {
     ("/schedules/{schedule_id}/runs", "get"),
     ("/schedules/{schedule_id}/runs/{run_id}", "get"),
     ("/schedules/{schedule_id}/runs/{run_id}/cancel", "post"),
+    ("/schedules/{schedule_id}/sessions", "get"),
     ("/sessions/{session_id}", "get"),
     ("/jobs/{job_id}", "get"),
-}
+    ("/imports", "post"),
+}  # the original's /api/v1 routes are left out on purpose (agentcron.api.routes.original)
 
 
 @pytest.fixture(scope="module")

@@ -142,15 +142,15 @@ def test_max_runs_ends_the_schedule_with_the_run_that_reaches_it() -> None:
 
 
 def test_max_runs_counts_active_runs_and_run_nows_and_ends_a_schedule_that_reached_it() -> None:
-    schedule = make(max_runs=2, state={"total_run_count": 1, "running_run_count": 1})
+    schedule = make(max_runs=2, state={"total_run_count": 1, "active_run_count": 1})
     assert remaining_runs(schedule) == 0
     plan = plan_claim(schedule, T0)
     assert plan.runs == [] and plan.enabled is False and plan.pause_note == max_runs_note(2)
 
 
 def test_max_runs_does_not_count_skipped_slots() -> None:
-    schedule = make(max_runs=1, overlap_policy=OverlapPolicy.skip, state={"queued_run_count": 0})
-    busy = make(max_runs=2, overlap_policy=OverlapPolicy.skip, state={"running_run_count": 1})
+    schedule = make(max_runs=1, overlap_policy=OverlapPolicy.skip, state={"active_run_count": 0})
+    busy = make(max_runs=2, overlap_policy=OverlapPolicy.skip, state={"active_run_count": 1})
     assert plan_claim(schedule, T0).runs != []
     skipped = plan_claim(busy, T0)
     assert skipped.runs == [] and [r.status for r in skipped.skipped] == [RunStatus.skipped]

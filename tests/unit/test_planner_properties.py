@@ -49,8 +49,7 @@ def claims(draw, window_runs=st.integers(1, 1500)):
         overlap_policy=draw(st.sampled_from(list(OverlapPolicy))),
         state=ScheduleState(
             next_fire_at=ANCHOR + timedelta(seconds=first_index * every),
-            queued_run_count=draw(st.integers(0, 2)),
-            running_run_count=draw(st.integers(0, 2)),
+            active_run_count=draw(st.integers(0, 4)),
         ),
     )
     now = schedule.state.next_fire_at + timedelta(seconds=backlog * every + extra)

@@ -177,6 +177,7 @@ def test_globals_point_at_the_stack_resources(template: dict[str, Any]) -> None:
         "LEASE_SECONDS": "LeaseSeconds",
         "REDELIVERY_SECONDS": "RedeliverySeconds",
         "DEFAULT_MODEL": "DefaultModel",
+        "DEFAULT_MODEL_PROVIDER": "DefaultModelProvider",
         "DEFAULT_SYSTEM_PROMPT": "DefaultSystemPrompt",
     }.items():
         assert variables[variable] == _ref(parameter)
@@ -194,6 +195,7 @@ def test_parameter_defaults_match_the_settings_defaults(template: dict[str, Any]
     assert parameters["LeaseSeconds"]["Default"] == defaults.lease_seconds
     assert parameters["RedeliverySeconds"]["Default"] == defaults.redelivery_seconds
     assert parameters["DefaultSystemPrompt"]["Default"] == defaults.default_system_prompt
+    assert parameters["DefaultModelProvider"]["Default"] == defaults.default_model_provider
     # On AWS the default model is a real one; "echo" (offline) stays the package default.
     assert parameters["DefaultModel"]["Default"] == "bedrock:amazon.nova-lite-v1:0"
 
@@ -341,7 +343,7 @@ def _key_schema(keys: list[dict[str, str]]) -> dict[str, str]:
     ("table", "hash_key", "range_key", "index", "index_hash", "index_range", "projection"),
     [
         ("SchedulesTable", "schedule_id", None, "due", "due_shard", "next_fire_at", "KEYS_ONLY"),
-        ("RunsTable", "schedule_id", "run_id", "open", "open_shard", "open_until", "ALL"),
+        ("RunsTable", "schedule_id", "run_id", "open", "open_shard", "open_until", "KEYS_ONLY"),
     ],
 )
 def test_tables_have_their_keys_and_sparse_index(

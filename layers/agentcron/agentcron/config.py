@@ -25,6 +25,9 @@ class Settings:
     lease_seconds: int = 960  # how long a started run is owned by its executor before the reaper steps in
     redelivery_seconds: int = 120  # a queued run not started after this is re-sent (outbox)
     default_model: str = "echo"
+    # The provider of a model named without one (``gpt-4o``), as the original system stored model names:
+    # an import stores it as "<provider>:<model>" (DefaultModelProvider; empty: such a name is refused).
+    default_model_provider: str = "openai"
     default_system_prompt: str = "You are a helpful assistant running a scheduled task."
     default_workspace_path: str = ""
     model_timeout_seconds: int = 120  # one model call attempt (Bedrock read timeout, OpenAI-compatible request)

@@ -8,6 +8,7 @@
     agentcron schedules resume ID                    agentcron schedules session SESSION_ID
     agentcron schedules delete ID                    agentcron schedules preview -f spec.json
     agentcron console [--stack NAME] [--token JWT]   (the web console on http://127.0.0.1:8788/console)
+    agentcron import schedules.json [--dry-run]     (the original system's store file)
 
 Targets the local stack (``make run``) at http://127.0.0.1:8787 by default (or ``--api-url`` /
 ``AGENTCRON_API_URL``); ``--stack NAME`` targets a deployed stack: the API URL comes from its ``ApiUrl``
@@ -28,7 +29,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from agentcron.cli import render
+from agentcron.cli import importer, render
 from agentcron.cli.client import (
     DEFAULT_API_URL,
     ApiClient,
@@ -284,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes: 0 ok, 1 API error (4xx), 2 usage error, 3 API unreachable or failing (5xx).",
         parents=[common],
     )
-    groups = parser.add_subparsers(dest="group", metavar="{schedules,console}", required=True)
+    groups = parser.add_subparsers(dest="group", metavar="{schedules,import,console}", required=True)
     schedules = groups.add_parser("schedules", parents=[common], help="schedules, their runs and sessions")
     commands = schedules.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -390,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub = command("session", session, _show_session, "show a run's agent session (transcript)")
     sub.add_argument("session_id", metavar="SESSION_ID", help="the run's session id (see `runs`)")
+
+    importer.register(groups, common)  # agentcron import FILE (the original system's store file)
 
     console_help = (
         "serve the web console on 127.0.0.1; its API calls go to --stack (SigV4-signed, or with --token) "

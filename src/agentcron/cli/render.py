@@ -154,7 +154,7 @@ def schedule_detail(s: dict[str, Any]) -> str:
             f"{state.get('total_run_count', 0)} ({state.get('total_success_count', 0)} ok, "
             f"{state.get('total_failure_count', 0)} failed, {state.get('total_missed_count', 0)} missed)",
         ),
-        ("active", f"{state.get('queued_run_count', 0)} queued, {state.get('running_run_count', 0)} running"),
+        ("active", f"{state.get('active_run_count', 0)} queued or running"),
         ("version", s.get("version")),
     ]
     width = max(len(k) for k, _ in lines)

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from agentcron.api import errors, openapi, strict
 from agentcron.api.dependencies import Bind
 from agentcron.api.idempotency import Idempotency, idempotency_store
-from agentcron.api.routes import jobs, runs, schedules, sessions
+from agentcron.api.routes import imports, jobs, original, runs, schedules, sessions
 from agentcron.application import Services
 from agentcron.clock import utcnow
 
@@ -41,7 +41,8 @@ MAX_BODY_BYTES = 256 * 1024  # a spec must fit a DynamoDB item (400 KB) with its
 MAX_DEPTH = 32  # the deepest a spec needs is 4 (run_config.limits, a trigger's lists)
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKETS = re.compile(r"[\[\]{}]")
-ROUTERS = (schedules.router, runs.router, sessions.router, jobs.router)
+ROUTERS = (schedules.router, runs.router, sessions.router, jobs.router, imports.router, original.router)
+BODY_LIMITS = {imports.IMPORT_PATH: imports.MAX_IMPORT_BYTES}  # paths whose bodies may be larger
 
 
 def create_app(services: Services, idempotency: Idempotency | None = None) -> APIGatewayHttpResolver:
@@ -159,8 +160,10 @@ def screen_body(event: dict[str, Any]) -> dict[str, Any] | None:
             return _error(HTTPStatus.BAD_REQUEST, "body is not valid base64", "body")
     else:
         raw = body.encode("utf-8", "surrogatepass")
-    if len(raw) > MAX_BODY_BYTES:
-        return _error(HTTPStatus.BAD_REQUEST, f"body must be at most {MAX_BODY_BYTES} bytes", "body")
+    path = event.get("rawPath") or ((event.get("requestContext") or {}).get("http") or {}).get("path") or "/"
+    limit = BODY_LIMITS.get(path, MAX_BODY_BYTES)
+    if len(raw) > limit:
+        return _error(HTTPStatus.BAD_REQUEST, f"body must be at most {limit} bytes", "body")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -70,6 +70,8 @@ CROSS_FIELD_RULES = (
     "before start), cron (a valid cron expression)",
     "notify targets must be deliverable by this deployment: an SNS topic among NotifyTopicArns, a webhook "
     "secret_parameter under NotifySecretPath, a webhook url on a public https host",
+    "an import's every entry must be a valid schedule (or run record) of the original system, as the README's "
+    "import section describes; a file with any invalid entry is refused whole and nothing was imported",
 )
 # schema -> property -> JSON Schema keywords (applied to the non-null branch of an optional property).
 BOUNDS: dict[str, dict[str, dict[str, Any]]] = {

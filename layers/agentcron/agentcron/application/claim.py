@@ -38,7 +38,7 @@ from agentcron.application.jobs import advance_jobs
 from agentcron.application.runs import cancel_active, finish_run, send_run
 from agentcron.domain.planner import ClaimPlan, plan_claim
 from agentcron.exceptions import ClaimConflict, QueueSendFailed
-from agentcron.models import Run, RunStatus, Schedule
+from agentcron.models import OverlapPolicy, Run, RunStatus, Schedule
 from agentcron.queue import message_group_id
 
 if TYPE_CHECKING:
@@ -267,12 +267,31 @@ def claim_schedule(
     return sent
 
 
+def _run_waiting(services: Services, schedule: Schedule, now: datetime) -> bool:
+    """Whether a run of ``schedule`` is queued and not started: only ``queue_one`` asks, and only while a run
+    is active and a slot is due; then it is one read of the run queued last (runs of a schedule start in the
+    order they were queued, so if that one started, none waits)."""
+    state = schedule.state
+    if (
+        schedule.overlap_policy != OverlapPolicy.queue_one
+        or not state.active_run_count
+        or state.last_queued_run_id is None
+        or state.next_fire_at is None
+        or state.next_fire_at > now
+    ):
+        return False
+    run = services.store.get_run(schedule.id, state.last_queued_run_id)
+    return run is not None and run.status == RunStatus.queued
+
+
 def _claim_once(
     services: Services, schedule: Schedule, version: int, now: datetime, report: SweepReport
 ) -> tuple[Schedule, ClaimPlan, list[Run]] | None:
     """Plan and apply one claim; re-read and re-plan after a conflict. None when there is nothing to do."""
     for attempt in range(CLAIM_RETRIES + 1):
-        plan = plan_claim(schedule, now, max_records=MAX_RECORDS_PER_CLAIM)
+        plan = plan_claim(
+            schedule, now, max_records=MAX_RECORDS_PER_CLAIM, run_waiting=_run_waiting(services, schedule, now)
+        )
         if plan.changes_nothing:
             report.saw(plan.due_at)  # a jittered slot: sweep again when its delay has passed
             return None
@@ -332,8 +351,13 @@ def _redeliver(services: Services, run: Run, now: datetime, report: SweepReport)
 
 
 def _expire(services: Services, run: Run, now: datetime, report: SweepReport) -> None:
-    """A running run whose lease expired: another attempt if the retry policy allows, else ``timed_out``."""
+    """A running run whose lease expired: another attempt if the retry policy allows, else ``timed_out``.
+    One whose lease still runs (the index entry still held its queued deadline) is looked at again when the
+    lease ends."""
     store = services.store
+    if run.lease_until is not None and run.lease_until > now:
+        store.defer_reaper(run)
+        return
     schedule = store.get_schedule(run.schedule_id)
     max_attempts = schedule.retry_policy.max_attempts if schedule else 1
     if run.attempt < max_attempts and not run.cancel_requested:

@@ -56,14 +56,21 @@ class Services:
         from agentcron.sessions import SessionStore
         from agentcron.store import Store
 
+        dynamodb = dynamodb or boto3.client("dynamodb")
         return cls(
             settings=settings,
-            store=Store.from_settings(settings, dynamodb or boto3.client("dynamodb")),
+            store=Store.from_settings(settings, dynamodb),
             queue=RunQueue(
                 sqs or boto3.client("sqs"),
                 settings.run_queue_url,
                 dead_letter_url=settings.run_dead_letter_queue_url,
             ),
-            sessions=SessionStore(s3 or boto3.client("s3"), settings.sessions_bucket),
+            sessions=SessionStore(
+                s3 or boto3.client("s3"),
+                settings.sessions_bucket,
+                dynamodb,
+                settings.runs_table,
+                retention_days=settings.run_history_days,
+            ),
             clock=clock,
         )

@@ -173,3 +173,46 @@ def build_session(
         created_at=now,
         updated_at=now,
     )
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One session of a schedule, from its run record (no transcript is read): which run it belongs to and
+    how that run went. ``title`` is the session's, as :func:`build_session` names it."""
+
+    session_id: str
+    run_id: str
+    title: str
+    status: str
+    trigger: str
+    scheduled_for: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+def list_schedule_sessions(
+    services: Services, caller: Caller, schedule_id: str, *, limit: int = 50, cursor: str | None = None
+) -> tuple[list[SessionSummary], str | None]:
+    """A page of the schedule's sessions, newest first (by their run's slot), and the next cursor.
+
+    ``ScheduleNotFound`` for a schedule the caller may not see. Read from the runs table's ``sessions``
+    index, never by listing the bucket. A run imported from the original system names its session there;
+    its transcript is not here (``GET /sessions/{id}`` answers 404 for it).
+    """
+    from agentcron.application.runs import require_schedule
+
+    schedule = require_schedule(services, schedule_id, caller)
+    runs, next_cursor = services.store.session_runs(schedule_id, limit=limit, cursor=cursor)
+    return [
+        SessionSummary(
+            session_id=run.session_id or "",
+            run_id=run.run_id,
+            title=f"{schedule.name} - {iso(run.scheduled_for)}",
+            status=run.status.value,
+            trigger=run.trigger.value,
+            scheduled_for=run.scheduled_for,
+            started_at=run.started_at,
+            completed_at=run.completed_at,
+        )
+        for run in runs
+    ], next_cursor

@@ -383,7 +383,7 @@ def _misfire(
 
 
 def _overlap(
-    policy: OverlapPolicy, state: ScheduleState, candidates: list[datetime]
+    policy: OverlapPolicy, state: ScheduleState, candidates: list[datetime], run_waiting: bool
 ) -> tuple[list[datetime], list[tuple[datetime, str]], bool]:
     """Queued slots, skipped slots with reasons, and whether the active runs must be cancelled."""
     if not candidates:
@@ -400,7 +400,7 @@ def _overlap(
         superseded = f"{prefix} superseded by the run for {iso(newest)}"
         return [newest], [(s, superseded) for s in candidates[:-1]], True
     if policy in (OverlapPolicy.queue_one, OverlapPolicy.cancel_other):
-        if state.queued_run_count:
+        if state.active_run_count and run_waiting:
             return [], [(s, f"{prefix} a run is already queued") for s in candidates], False
         return [first], [(s, f"{prefix} the run for {iso(first)} is queued") for s in candidates[1:]], False
     raise TypeError(f"unknown overlap policy {policy!r}")
@@ -418,7 +418,9 @@ def _record(
     )
 
 
-def plan_claim(schedule: Schedule, now: datetime, *, max_records: int = MAX_CATCH_UP_PER_CLAIM) -> ClaimPlan:
+def plan_claim(
+    schedule: Schedule, now: datetime, *, max_records: int = MAX_CATCH_UP_PER_CLAIM, run_waiting: bool = False
+) -> ClaimPlan:
     """What ONE claim does to ``schedule`` at ``now``; deterministic, no I/O.
 
     Contract: ``len(runs) + len(skipped) + len(missed) <= max_records``; every decided slot is in exactly
@@ -431,6 +433,9 @@ def plan_claim(schedule: Schedule, now: datetime, *, max_records: int = MAX_CATC
     instants are no slots at all. ``max_runs`` caps the runs queued; the claim that reaches it (or finds it
     reached, run-nows included) ends the schedule. A stored cron the dialect now refuses pauses the schedule
     with the reason, rather than failing every sweep.
+
+    ``run_waiting``: one of the schedule's active runs is queued and not started yet (``queue_one`` then
+    queues nothing). The state does not say (a start writes only its run), so the claim looks it up.
     """
     if max_records < 1:
         raise ValueError("max_records must be >= 1")
@@ -463,7 +468,7 @@ def plan_claim(schedule: Schedule, now: datetime, *, max_records: int = MAX_CATC
     slots, following = _scan(schedule, first, now, _runnable_in_order(schedule, now, fire), cap)
     truncated = following is not None and timing.fire_at(following) <= now
     verdict = _misfire(schedule, slots, truncated, now, cap, fire)
-    queued, skipped, cancel_active = _overlap(schedule.overlap_policy, state, verdict.candidates)
+    queued, skipped, cancel_active = _overlap(schedule.overlap_policy, state, verdict.candidates, run_waiting)
 
     budget = min(MAX_MISSED_RECORDS, max_records - len(verdict.candidates))
     recorded = verdict.missed[-budget:] if budget > 0 else []

@@ -25,6 +25,10 @@ class RunStatus(StrEnum):
     def is_terminal(self) -> bool:
         return self not in (RunStatus.queued, RunStatus.running)
 
+    @property
+    def is_active(self) -> bool:
+        """Queued or running: counted in the schedule's ``active_run_count``."""
+        return not self.is_terminal
 
     def can_become(self, status: RunStatus) -> bool:
         """Whether the lifecycle allows ``self -> status`` (see :data:`TRANSITIONS`)."""
@@ -128,13 +132,14 @@ class Run(DomainModel):
     usage: TokenUsage = Field(default_factory=TokenUsage)
     task_message: str | None = None  # run-now override of run_config.task_message
     cancel_requested: bool = False
+    lease_until: datetime | None = None  # while running: its executor owns it until then
     final_answer: str | None = None
     created_by: str | None = None  # run-now, backfill: the principal id, or the run id of an agent
     cancelled_by: str | None = None
     # Schedules whose runs started this one through the scheduler tool, oldest first (the chain limit).
     started_by_chain: list[str] = Field(default_factory=list)
 
-    @field_validator("scheduled_for", "claimed_at", "started_at", "completed_at")
+    @field_validator("scheduled_for", "claimed_at", "started_at", "completed_at", "lease_until")
     @classmethod
     def _utc(cls, v: datetime | None) -> datetime | None:
         return None if v is None else to_utc(v)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import StrEnum
 import copy
 import json
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +21,7 @@ from agentcron.domain.values import (
     DomainModel,
     check_instant,
     check_range,
+    iso,
     strip_blank,
     to_utc,
 )
@@ -96,15 +97,43 @@ class RunConfig(DomainModel):
 
 
 
-def imported(data: dict[str, Any]) -> dict[str, Any]:
-    """A schedule file of the original system in the shape the API takes: its shorthands spelled out.
+WORKFLOW_NOTE = (
+    "imported disabled: it runs a workflow (workflow_target), which this system cannot run; give it a "
+    "run_config.task_message and enable it, or delete it"
+)
+"""The pause note of an original schedule that used ``workflow_target`` (see :func:`imported`)."""
 
-    The import path (``agentcron schedules create --import``) applies this; the API itself takes only the
-    exact shape (no shorthand, no null for an object, no unknown field): ``"misfire_policy": "skip"`` becomes
-    ``{"type": "skip"}``, a null policy or run config is left out (the default applies), weekday names in any
-    case or in full (``Monday``) become ``mon``, and fields this system does not know are dropped.
+
+def imported(
+    data: dict[str, Any], *, model_provider: str | None = None, providers: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """A schedule of the original system in the shape the API takes: its shorthands and legacy fields spelled
+    out. The one place the original's reading rules live (``agentcron import`` applies it to each entry of
+    a store file, ``agentcron schedules create --import`` and ``make run``'s examples to a single spec).
+
+    The API itself takes only the exact shape (no shorthand, no null for an object, no unknown field):
+
+    - ``"misfire_policy": "skip"`` becomes ``{"type": "skip"}``; a null policy or run config is left out (the
+      default applies); weekday names in any case or in full (``Monday``) become ``mon``;
+    - a legacy entry's ``interval_seconds`` (no ``trigger``) becomes an interval trigger; an interval of 0
+      seconds is read as 1, as the original did;
+    - an interval without ``anchor_at`` gets the anchor the original derived, in order: the entry's
+      ``state.last_scheduled_at`` (legacy ``last_run_at``), its ``state.next_fire_at`` (legacy
+      ``next_run_at``) minus one interval, its ``created_at``; so its grid goes on where it was;
+    - ``end_at`` was inclusive there and is exclusive here: it moves one second on (slots are whole
+      seconds), so a slot at exactly the old end still fires;
+    - ``workflow_target`` (top level or in ``run_config``): this system cannot run a workflow, so the
+      schedule comes disabled with :data:`WORKFLOW_NOTE` as its pause note;
+    - with ``model_provider``, a ``run_config.model`` named as the original stored it (no provider prefix,
+      not ``echo``, not starting with one of ``providers``) becomes ``<model_provider>:<model>``;
+    - fields this system does not know are dropped.
     """
     data = _move_project(copy.deepcopy(data))  # run_config.project_id: the top-level project_id
+    workflow = data.get("workflow_target") is not None or (
+        isinstance(data.get("run_config"), dict) and data["run_config"].get("workflow_target") is not None
+    )
+    if data.get("trigger") is None and data.get("interval_seconds") is not None:
+        data["trigger"] = {"type": "interval", "every_seconds": data["interval_seconds"]}
     out = {key: value for key, value in data.items() if key in ScheduleSpec.model_fields}
     if isinstance(out.get("misfire_policy"), str):
         out["misfire_policy"] = {"type": out["misfire_policy"]}
@@ -115,9 +144,63 @@ def imported(data: dict[str, Any]) -> dict[str, Any]:
     if isinstance(trigger, dict) and isinstance(trigger.get("weekdays"), list):
         days = [d.strip().lower()[:3] if isinstance(d, str) else d for d in trigger["weekdays"]]
         out["trigger"] = {**trigger, "weekdays": days}
+    if isinstance(trigger, dict) and trigger.get("type") == "interval":
+        out["trigger"] = _original_interval(out["trigger"], data)
+    if isinstance(out.get("end_at"), str | datetime):
+        end = _instant(out["end_at"])
+        if end is not None:
+            out["end_at"] = iso(end.replace(microsecond=0) + timedelta(seconds=1))
     if isinstance(out.get("run_config"), dict):
-        out["run_config"] = {k: v for k, v in out["run_config"].items() if k in RunConfig.model_fields}
+        config = {k: v for k, v in out["run_config"].items() if k in RunConfig.model_fields}
+        model = config.get("model")
+        if model_provider and isinstance(model, str) and _bare_model(model, providers):
+            config["model"] = f"{model_provider}:{model.strip()}"
+        out["run_config"] = config
+    if workflow:
+        out["enabled"], out["pause_note"] = False, WORKFLOW_NOTE
     return out
+
+
+def _bare_model(model: str, providers: tuple[str, ...]) -> bool:
+    """True for a model named as the original stored it: no provider prefix (and not ``echo``)."""
+    model = model.strip()
+    return bool(model) and model != "echo" and model.partition(":")[0] not in providers
+
+
+def _instant(value: Any) -> datetime | None:
+    """An instant of the original's file (RFC 3339 text or a datetime) as aware UTC; None when unreadable
+    (the validation that follows names the field)."""
+    if isinstance(value, datetime):
+        return to_utc(value)
+    if not isinstance(value, str):
+        return None
+    try:
+        return to_utc(datetime.fromisoformat(value.strip()))
+    except ValueError:
+        return None
+
+
+def _original_interval(trigger: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """An interval of the original: 0 seconds read as 1, the missing anchor derived as the original did."""
+    trigger = dict(trigger)
+    every = trigger.get("every_seconds")
+    if isinstance(every, int) and not isinstance(every, bool) and every == 0:
+        trigger["every_seconds"] = every = 1
+    if trigger.get("anchor_at") is not None:
+        return trigger
+    state = entry.get("state") if isinstance(entry.get("state"), dict) else {}
+    last = _instant(state.get("last_scheduled_at") or entry.get("last_run_at"))
+    upcoming = _instant(state.get("next_fire_at") or entry.get("next_run_at"))
+    created = _instant(entry.get("created_at"))
+    if last is not None:
+        anchor = last
+    elif upcoming is not None and isinstance(every, int) and not isinstance(every, bool) and every > 0:
+        anchor = upcoming - timedelta(seconds=every)
+    else:
+        anchor = created
+    if anchor is not None:
+        trigger["anchor_at"] = iso(anchor)
+    return trigger
 
 
 def _check_trigger_shape(trigger: Any, where: str) -> None:
@@ -339,8 +422,12 @@ class ScheduleState(DomainModel):
     last_finished_at: datetime | None = None
     last_success_at: datetime | None = None
     last_failure_at: datetime | None = None
-    queued_run_count: int = 0
-    running_run_count: int = 0
+    # Runs queued or running. One counter, not one per status: a run's start writes only the run (one write
+    # unit, no transaction), so nothing on the schedule changes between queued and running.
+    active_run_count: int = 0
+    # The run queued last (by a claim, run-now, backfill or retry). Whether a run is still waiting behind
+    # the active one (``queue_one``) is that run's status: runs of a schedule start in the order queued.
+    last_queued_run_id: str | None = None
     consecutive_failures: int = 0
     total_run_count: int = 0
     total_success_count: int = 0
@@ -361,10 +448,6 @@ class ScheduleState(DomainModel):
     @classmethod
     def _utc(cls, v: datetime | None) -> datetime | None:
         return None if v is None else to_utc(v)
-
-    @property
-    def active_run_count(self) -> int:
-        return self.queued_run_count + self.running_run_count
 
 
 class Schedule(ScheduleSpec):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from agentcron.store.claims import ClaimsMixin
 from agentcron.store.codec import shard_of
+from agentcron.store.history import HistoryMixin
 from agentcron.store.runs import RunsMixin
 from agentcron.store.jobs import JobsMixin
 from agentcron.store.schedules import SchedulesMixin
 
 
-class Store(SchedulesMixin, ClaimsMixin, RunsMixin, JobsMixin):
+class Store(SchedulesMixin, ClaimsMixin, RunsMixin, JobsMixin, HistoryMixin):
     """Schedules (insert/get/save/delete/list), claims (due query, one claim's transaction) and runs (reads and
     transitions). Persistence only: what to write is decided by the domain and the use cases."""
 

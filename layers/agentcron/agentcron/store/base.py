@@ -172,12 +172,14 @@ class StoreBase:
                 return Page(items, encode_cursor(last))
             request["ExclusiveStartKey"] = last
 
-    def _batch_get(self, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The items of ``keys`` that exist (consistent reads, any order); unprocessed keys are asked again
-        with backoff, and any still left after ``BATCH_DELETE_ROUNDS`` raise ``ServiceUnavailable``."""
+    def _batch_get(
+        self, table: str, keys: list[dict[str, Any]], *, consistent: bool = True
+    ) -> list[dict[str, Any]]:
+        """The items of ``keys`` that exist (any order); unprocessed keys are asked again with backoff, and
+        any still left after ``BATCH_DELETE_ROUNDS`` raise ``ServiceUnavailable``."""
         found: list[dict[str, Any]] = []
         for start in range(0, len(keys), BATCH_GET_LIMIT):
-            pending = {table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}}
+            pending = {table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}}
             for attempt in range(BATCH_DELETE_ROUNDS):
                 if attempt:
                     time.sleep(min(2.0, 0.05 * 2**attempt))

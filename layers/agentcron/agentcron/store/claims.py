@@ -48,8 +48,9 @@ class ClaimsMixin(StoreBase):
         fire after ``now`` the index holds: the instant the claim clock sleeps until.
 
         The sparse ``due`` index is KEYS_ONLY (its entries are tiny, and neither a claim nor a run's counters
-        rewrite a copy of the spec in it): one query for the due keys, one consistent ``BatchGetItem`` of
-        their schedules, and, when every due key was read, one query of a single entry for the next fire.
+        rewrite a copy of the spec in it): one query for the due keys, one ``BatchGetItem`` of their
+        schedules (eventually consistent, half the read units: a stale copy only fails the claim's condition,
+        and the claim then reads the schedule consistently), and, when every due key was read, one query of a single entry for the next fire.
         So a sweep reads the due schedules plus one entry per shard, however many exist. ``more`` is True
         when the page was full (the shard may hold more due schedules). The index is eventually consistent:
         an entry whose schedule is no longer due is left out here, and the claim's condition catches
@@ -79,7 +80,7 @@ class ClaimsMixin(StoreBase):
             later += [int(entry["next_fire_at"]["N"]) for entry in ahead]
         schedules: list[tuple[Schedule, int]] = []
         keys = [{"schedule_id": entry["schedule_id"]} for entry in entries]
-        for item in self._batch_get(self.schedules_table, keys):
+        for item in self._batch_get(self.schedules_table, keys, consistent=False):
             try:
                 schedule, version = schedule_from_item(item)
             except Exception:  # noqa: BLE001 - a corrupt item must not stop the shard
@@ -186,9 +187,11 @@ class ClaimsMixin(StoreBase):
             update.set("spec", spec_json(schedule.spec.model_copy(update=changes)))
         queued = [run for run in runs if run.status == RunStatus.queued]
         if queued:
-            update.set("last_scheduled_at", iso(max(run.scheduled_for for run in queued)))
+            newest = max(queued, key=lambda run: run.scheduled_for)
+            # The run queued last is the slot's (read back from last_scheduled_at): no id to store.
+            update.set("last_scheduled_at", iso(newest.scheduled_for)).remove("last_queued_run_id")
         dropped_missed = sum(1 for record in plan.missed if record not in records)
-        update.add("queued_run_count", len(queued))
+        update.add("active_run_count", len(queued))
         update.add("total_missed_count", max(0, plan.missed_count - dropped_missed))
         update.add("total_skipped_count", sum(1 for run in runs if run.status == RunStatus.skipped))
         update.when(f"{update.n('version')} = {update.v(version)}")

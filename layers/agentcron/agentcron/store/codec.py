@@ -7,8 +7,9 @@ written before projects lack it until their next write), ``version`` (optimistic
 ``next_fire_at`` (epoch ms) and ``due_shard`` exist only while the schedule is enabled and has a next fire (sparse ``due`` index).
 
 Runs item: every Run field top-level (usage as ``input_tokens``/``output_tokens``); ``open_shard`` and
-``open_until`` (epoch ms) only while queued or running (sparse ``open`` index); ``purge_at`` (epoch seconds,
-the TTL attribute) once terminal; ``send_count`` for the outbox backoff.
+``open_until`` (epoch ms) only while queued or running (sparse, keys-only ``open`` index: when the outbox or
+the reaper looks next); ``lease_until`` (epoch ms) while running; ``purge_at`` (epoch seconds, the TTL
+attribute) once terminal; ``send_count`` for the outbox backoff.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from agentcron.domain.schedule import STORED
 from agentcron.domain.values import iso  # the one text form of an instant, stored as is
-from agentcron.models import Run, Schedule, ScheduleSpec, ScheduleState, to_utc
+from agentcron.models import Run, Schedule, ScheduleSpec, ScheduleState, slot_run_id, to_utc
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SERIALIZER = TypeSerializer()
@@ -38,8 +39,7 @@ STATE_TIMES = (
     "last_failure_at",
 )
 STATE_COUNTS = (
-    "queued_run_count",
-    "running_run_count",
+    "active_run_count",
     "consecutive_failures",
     "total_run_count",
     "total_success_count",
@@ -49,6 +49,9 @@ STATE_COUNTS = (
     "input_tokens",
     "output_tokens",
 )
+SPEC_TOP_LEVEL = ("project_id", "enabled")  # spec fields kept as item attributes (with ``schedule_id``)
+# Counters of items written before a start stopped writing the schedule: read as part of active_run_count.
+LEGACY_ACTIVE_COUNTS = ("queued_run_count", "running_run_count")
 RUN_TIMES = ("scheduled_for", "claimed_at", "started_at", "completed_at")
 RUN_FIELDS = (
     "run_id",
@@ -152,6 +155,7 @@ def schedule_item(schedule: Schedule, version: int, due_shards: int) -> dict[str
         item[name] = iso(value) if value is not None else None
     for name in STATE_COUNTS:
         item[name] = getattr(state, name) or None  # a zero is left out: ADD starts from nothing, reads give 0
+    item["last_queued_run_id"] = state.last_queued_run_id
     item.update(due_attributes(schedule.id, state.next_fire_at if schedule.enabled else None, due_shards))
     return item
 
@@ -167,10 +171,19 @@ def schedule_from_item(item: dict[str, Any]) -> tuple[Schedule, int]:
     """(Schedule, version) from a raw DynamoDB item."""
     data = deserialize(item)
     spec = json.loads(data["spec"])
+    spec["id"] = data["schedule_id"]  # top-level attributes, not repeated in the spec's JSON
+    for name in SPEC_TOP_LEVEL:
+        if data.get(name) is not None:
+            spec[name] = data[name]
     state: dict[str, Any] = {name: data[name] for name in STATE_COUNTS if name in data}
+    state["active_run_count"] = sum(int(data.get(name, 0)) for name in ("active_run_count", *LEGACY_ACTIVE_COUNTS))
     for name in STATE_TIMES:
         if data.get(name):
             state[name] = parse_iso(data[name])
+    # Stored by run-now, backfill and retry; a claim leaves it out: its run is the last scheduled slot's.
+    state["last_queued_run_id"] = data.get("last_queued_run_id") or (
+        slot_run_id(data["schedule_id"], state["last_scheduled_at"]) if "last_scheduled_at" in state else None
+    )
     if data.get("next_fire_at") is not None:
         state["next_fire_at"] = from_epoch_ms(data["next_fire_at"])
     schedule = Schedule.model_validate({**spec, "state": ScheduleState.model_validate(state)}, context=STORED)
@@ -178,10 +191,12 @@ def schedule_from_item(item: dict[str, Any]) -> tuple[Schedule, int]:
 
 
 def spec_json(spec: ScheduleSpec) -> str:
-    """The stored spec: unset (null) fields left out, so a typical schedule item stays within one 1 KB write
-    unit (every claim and run transition writes it). Reading fills them back in. Validated leniently: a cron
-    stored under an older dialect is written back as it was (see ``STORED``)."""
-    return ScheduleSpec.model_validate(spec.model_dump(), context=STORED).model_dump_json(exclude_none=True)
+    """The stored spec: unset (null) fields left out, and ``id``, ``project_id`` and ``enabled`` too (the
+    item holds them as attributes of their own), so a typical schedule item stays within one 1 KB write unit
+    (every claim and run end writes it). Reading fills them back in. Validated leniently: a cron stored under
+    an older dialect is written back as it was (see ``STORED``)."""
+    stored = ScheduleSpec.model_validate(spec.model_dump(), context=STORED)
+    return stored.model_dump_json(exclude_none=True, exclude={"id", *SPEC_TOP_LEVEL})
 
 
 # --------------------------------------------------------------------------- runs
@@ -197,6 +212,7 @@ def run_item(run: Run) -> dict[str, Any]:
         item[name] = iso(value) if value is not None else None
     item["input_tokens"] = run.usage.input_tokens
     item["output_tokens"] = run.usage.output_tokens
+    item["lease_until"] = epoch_ms(run.lease_until) if run.lease_until is not None else None
     return item
 
 
@@ -210,6 +226,9 @@ def run_from_item(item: dict[str, Any]) -> Run:
         "input_tokens": data.get("input_tokens", 0),
         "output_tokens": data.get("output_tokens", 0),
     }
+    lease = data.get("lease_until", data.get("open_until") if data.get("status") == "running" else None)
+    if lease is not None:
+        fields["lease_until"] = from_epoch_ms(lease)  # a run started before leases had their own attribute
     return Run.model_validate(fields)
 
 

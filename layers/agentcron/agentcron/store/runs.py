@@ -1,8 +1,14 @@
-"""Runs: reads and the conditional status transitions, each with its schedule counters in one transaction.
+"""Runs: reads and the conditional status transitions.
 
 Every transition is conditional on the status (and attempt) read just before, so two writers never both
-win, and a terminal run is never changed again. When the schedule item is gone the run transition still
-happens alone: an outcome is never lost to a deleted schedule.
+win, and a terminal run is never changed again. A run's creation and its end change the schedule's counters
+in the same transaction; its start writes the run alone (one write unit): nothing on the schedule depends
+on whether an active run has started. When the schedule item is gone the run transition still happens
+alone: an outcome is never lost to a deleted schedule.
+
+Leases: a running run's executor owns it until ``lease_until`` (epoch ms). The ``open`` index entry
+(``open_until``) is when the reaper looks next; a start and a lease renewal leave it where it is (no index
+write), and a reaper that looks before the lease ends moves it to the lease's end (:meth:`defer_reaper`).
 """
 
 from __future__ import annotations
@@ -87,14 +93,25 @@ class RunsMixin(StoreBase):
         return request
 
     def stale_open_runs(self, shard: int, now: datetime, *, limit: int = 100) -> list[Run]:
-        """Open runs of ``shard`` past ``open_until <= now``: never delivered, or their lease expired."""
+        """Open runs of ``shard`` whose ``open_until <= now``: never delivered, or due a look at their lease.
+
+        The ``open`` index holds keys only (a run's writes while open never touch it): one query for the
+        keys, one consistent ``BatchGetItem`` of the runs, those that moved on since left out."""
         request = {
             "TableName": self.runs_table,
             "IndexName": "open",
             "KeyConditionExpression": "open_shard = :shard AND open_until <= :now",
             "ExpressionAttributeValues": {":shard": {"N": str(shard)}, ":now": {"N": str(epoch_ms(now))}},
         }
-        return [run_from_item(item) for item in self._collect("query", request, limit=limit).items]
+        keys = [
+            {name: item[name] for name in RUN_KEY} for item in self._collect("query", request, limit=limit).items
+        ]
+        runs = []
+        for item in self._batch_get(self.runs_table, keys):
+            until = item.get("open_until")
+            if until is not None and int(until["N"]) <= epoch_ms(now):
+                runs.append(run_from_item(item))
+        return sorted(runs, key=lambda run: (run.scheduled_for, run.run_id))
 
     def is_cancel_requested(self, schedule_id: str, run_id: str) -> bool:
         item = self._get(self.runs_table, {"schedule_id": schedule_id, "run_id": run_id}, "cancel_requested")
@@ -105,7 +122,8 @@ class RunsMixin(StoreBase):
     def create_run(self, run: Run, now: datetime, *, redelivery_seconds: int) -> bool:
         """Record a run-now or backfill run; False when its id exists already (a retried request).
 
-        One transaction: the conditional put and, for a queued run, the schedule's ``queued_run_count + 1``.
+        One transaction: the conditional put and, for a queued run, the schedule's ``active_run_count + 1``
+        and ``last_queued_run_id``.
         A queued run carries the outbox deadline ``now + redelivery_seconds``; a terminal one its purge time.
         ``ScheduleNotFound`` when the schedule does not exist.
         """
@@ -124,7 +142,8 @@ class RunsMixin(StoreBase):
         }
         key = serialize({"schedule_id": run.schedule_id})
         if run.status == RunStatus.queued:
-            counters = Update().add("queued_run_count", 1).when("attribute_exists(schedule_id)")
+            counters = Update().add("active_run_count", 1).set("last_queued_run_id", run.run_id)
+            counters.when("attribute_exists(schedule_id)")
             schedule: dict[str, Any] = {
                 "Update": counters.request(self.schedules_table, {"schedule_id": run.schedule_id})
             }
@@ -153,67 +172,64 @@ class RunsMixin(StoreBase):
     ) -> Run | None:
         """queued -> running (or take over a ``running`` run whose lease expired); None when not startable.
 
-        Sets attempt + 1, ``started_at``, the lease ``open_until = now + lease_seconds`` and, on the first
-        start, ``dispatch_lag_ms``. Schedule: queued - 1 / running + 1 (not on a takeover), last_started_at.
+        Sets attempt + 1, ``started_at``, the lease ``lease_until = now + lease_seconds`` and, on the first
+        start, ``dispatch_lag_ms``: one conditional write of the run, nothing else.
         None when the run is missing, terminal, or running under a live lease: acknowledge and do nothing.
         """
-        now_ms = epoch_ms(now)
         for _ in range(TRANSITION_ATTEMPTS):
             item = self._get_run_item(schedule_id, run_id)
             if item is None:
                 return None
-            run, raw = run_from_item(item), deserialize(item)
-            if run.status == RunStatus.running and int(raw.get("open_until", 0)) > now_ms:
+            run = run_from_item(item)
+            if run.status == RunStatus.running and run.lease_until is not None and run.lease_until > now:
                 return None
             if run.status not in (RunStatus.queued, RunStatus.running):
                 return None
-            update, counters, started = self._start_write(run, now, lease_seconds, session_id)
+            update, started = self._start_write(run, now, lease_seconds, session_id)
             if run.status == RunStatus.running:
-                update.when(f"{update.n('open_until')} <= {update.v(now_ms)}")
-            if self._transition(schedule_id, run_id, update, counters):
+                update.when(_lease_over(update, now))
+            if self._update_run(schedule_id, run_id, update):
                 return started
         return None
 
     def start_queued(self, run: Run, now: datetime, *, lease_seconds: int, session_id: str) -> Run | None:
         """Start ``run`` as its message knows it (queued, at its attempt, not cancelled): one conditional
-        transaction, no read. None when the stored run is not in that state any more; :meth:`start_run`
-        then reads it and decides. Same writes as :meth:`start_run`'s queued -> running, ``session_id``
-        included (kept when the run has one: the condition on the attempt makes it the message's).
+        write, no read. None when the stored run is not in that state any more; :meth:`start_run` then reads
+        it and decides. Same write as :meth:`start_run`'s queued -> running, ``session_id`` included (kept
+        when the run has one: the condition on the attempt makes it the message's).
         """
-        update, counters, started = self._start_write(run, now, lease_seconds, session_id)
+        update, started = self._start_write(run, now, lease_seconds, session_id)
         cancel = update.n("cancel_requested")
         update.when(f"attribute_not_exists({cancel}) OR {cancel} = {update.v(False)}")
-        return started if self._transition(run.schedule_id, run.run_id, update, counters) else None
+        return started if self._update_run(run.schedule_id, run.run_id, update) else None
 
     def _start_write(
         self, run: Run, now: datetime, lease_seconds: int, session_id: str | None
-    ) -> tuple[Update, Update, Run]:
-        """The start of ``run`` as read (its status and attempt the conditions): the run update, the schedule
-        counters (queued - 1 / running + 1 unless a takeover) and the run as started. The lag and the session
-        id are kept when the run has them (a retry)."""
+    ) -> tuple[Update, Run]:
+        """The start of ``run`` as read (its status and attempt the conditions) and the run as started. The
+        lag and the session id are kept when the run has them (a retry). The ``open`` index entry stays:
+        the reaper finds the lease when it looks."""
         lag = max(0, epoch_ms(now) - epoch_ms(run.scheduled_for))
+        lease_until = now + timedelta(seconds=lease_seconds)
         update = Update()
         update.set("status", RunStatus.running.value).set("attempt", run.attempt + 1).set("started_at", iso(now))
+        update.set("lease_until", epoch_ms(lease_until))
         update.set_if_absent("dispatch_lag_ms", lag)
         if session_id is not None:
             update.set_if_absent("session_id", session_id)
-        for name, value in self._open_attributes(run.run_id, now + timedelta(seconds=lease_seconds)).items():
-            update.set(name, value)
         update.when(f"{update.n('status')} = {update.v(run.status.value)}")
         update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
-        counters = Update().set("last_started_at", iso(now))
-        if run.status == RunStatus.queued:
-            counters.add("queued_run_count", -1).add("running_run_count", 1)
         started = run.model_copy(
             update={
                 "status": RunStatus.running,
                 "attempt": run.attempt + 1,
                 "started_at": now,
+                "lease_until": lease_until,
                 "dispatch_lag_ms": run.dispatch_lag_ms if run.dispatch_lag_ms is not None else lag,
                 "session_id": run.session_id or session_id,
             }
         )
-        return update, counters, started
+        return update, started
 
     def bind_session(self, schedule_id: str, run_id: str, session_id: str) -> None:
         """Record the agent session of a run; ``RunNotFound`` when the run does not exist."""
@@ -250,10 +266,11 @@ class RunsMixin(StoreBase):
         reading it, and only a failed condition leads to a read. ``session_id`` is recorded with the outcome (None:
         the run has no transcript, and the id its start reserved is dropped; unset: left as it is).
 
-        ``if_lease_expired`` (the reaper): only while the run's deadline ``open_until`` is still ``<= now``,
-        so a lease renewed in the meantime keeps a live run alive (None is returned).
+        ``if_lease_expired`` (the reaper): only while the run's lease is still over at ``now``, so a lease
+        renewed in the meantime keeps a live run alive (None is returned).
 
-        Same transaction, on the schedule: queued or running count - 1, and by outcome success ->
+        Same transaction, on the schedule: ``active_run_count - 1`` (and ``last_started_at`` when the run
+        started), and by outcome success ->
         total_run_count/total_success_count + 1, consecutive_failures = 0, last_success_at; failed /
         timed_out / cancelled -> total_run_count/total_failure_count/consecutive_failures + 1,
         last_failure_at; skipped / missed -> total_skipped_count / total_missed_count + 1. Always
@@ -269,12 +286,11 @@ class RunsMixin(StoreBase):
                 if item is None:
                     return None
                 run = run_from_item(item)
-                deadline = deserialize(item).get("open_until")
-                if if_lease_expired and (deadline is None or int(deadline) > epoch_ms(now)):
+                if if_lease_expired and (run.lease_until is None or run.lease_until > now):
                     return None
             if not run.status.can_become(status):
                 return None  # terminal means terminal
-            changes: dict[str, Any] = {"status": status, "completed_at": now}
+            changes: dict[str, Any] = {"status": status, "completed_at": now, "lease_until": None}
             if session_id is not ...:
                 changes["session_id"] = session_id
             if run.started_at is not None:
@@ -293,12 +309,13 @@ class RunsMixin(StoreBase):
             update.set("input_tokens", finished.usage.input_tokens)
             update.set("output_tokens", finished.usage.output_tokens)
             update.set("purge_at", self._purge_at(now)).remove("open_shard").remove("open_until")
+            update.remove("lease_until")
             if session_id is not ...:
                 update.set("session_id", session_id)  # None removes it
             update.when(f"{update.n('status')} = {update.v(run.status.value)}")
             update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
             if if_lease_expired:
-                update.when(f"{update.n('open_until')} <= {update.v(epoch_ms(now))}")
+                update.when(_lease_over(update, now))
             if self._transition(schedule_id, run_id, update, self._outcome_counters(run, status, now, usage)):
                 return finished
         return None
@@ -306,7 +323,10 @@ class RunsMixin(StoreBase):
     @staticmethod
     def _outcome_counters(run: Run, status: RunStatus, now: datetime, usage: TokenUsage | None) -> Update:
         counters = Update().set("last_finished_at", iso(now))
-        counters.add("running_run_count" if run.status == RunStatus.running else "queued_run_count", -1)
+        if run.status.is_active:
+            counters.add("active_run_count", -1)
+        if run.started_at is not None:
+            counters.set("last_started_at", iso(run.started_at))
         if status == RunStatus.success:
             counters.add("total_run_count", 1).add("total_success_count", 1)
             counters.set("consecutive_failures", 0).set("last_success_at", iso(now))
@@ -371,19 +391,34 @@ class RunsMixin(StoreBase):
     ) -> Run | None:
         """running -> queued for another attempt, when attempt ``attempt``'s lease expired (the retry policy).
 
-        Schedule: running - 1 / queued + 1. The outbox deadline restarts at ``now + redelivery_seconds``.
+        Schedule: ``last_queued_run_id`` (the run waits again). The outbox deadline restarts at
+        ``now + redelivery_seconds``.
         None when the run moved on (finished, renewed, taken over) since it was read.
         """
-        update = Update().set("status", RunStatus.queued.value).set("send_count", 0)
+        update = Update().set("status", RunStatus.queued.value).set("send_count", 0).remove("lease_until")
         for name, value in self._open_attributes(run_id, now + timedelta(seconds=redelivery_seconds)).items():
             update.set(name, value)
         update.when(f"{update.n('status')} = {update.v(RunStatus.running.value)}")
         update.when(f"{update.n('attempt')} = {update.v(attempt)}")
-        update.when(f"{update.n('open_until')} <= {update.v(epoch_ms(now))}")
-        counters = Update().add("running_run_count", -1).add("queued_run_count", 1)
+        update.when(_lease_over(update, now))
+        counters = Update().set("last_queued_run_id", run_id)
         if not self._transition(schedule_id, run_id, update, counters):
             return None
         return self.get_run(schedule_id, run_id)
+
+    def defer_reaper(self, run: Run) -> bool:
+        """Move a running run's ``open`` index entry to the end of its lease (the reaper looked too early:
+        the entry still held the outbox deadline of its queued time, or a lease renewed since). False when
+        the run moved on since it was read."""
+        if run.status != RunStatus.running or run.lease_until is None:
+            return False
+        update = Update()
+        for name, value in self._open_attributes(run.run_id, run.lease_until).items():
+            update.set(name, value)
+        update.when(f"{update.n('status')} = {update.v(RunStatus.running.value)}")
+        update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
+        update.when(f"{update.n('lease_until')} = {update.v(epoch_ms(run.lease_until))}")
+        return self._update_run(run.schedule_id, run.run_id, update)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -419,3 +454,10 @@ class RunsMixin(StoreBase):
         if schedule_code == CONDITION_FAILED:
             return self._update_run(schedule_id, run_id, run_update)
         return False
+
+
+def _lease_over(update: Update, now: datetime) -> str:
+    """The condition that a running run's lease has ended at ``now`` (a run started before leases had an
+    attribute of their own kept its lease in ``open_until``); ``Update.when`` parenthesises it."""
+    lease, opened, at = update.n("lease_until"), update.n("open_until"), update.v(epoch_ms(now))
+    return f"{lease} <= {at} OR (attribute_not_exists({lease}) AND {opened} <= {at})"

@@ -71,7 +71,7 @@ def begin_segment(
     if segment < 1:
         return None
     lease_until = epoch_ms(now + timedelta(seconds=lease_seconds))
-    update = Update().set(SEGMENT, segment).set("open_until", lease_until)
+    update = Update().set(SEGMENT, segment).set("lease_until", lease_until)
     update.when(f"{update.n('status')} = {update.v(RunStatus.running.value)}")
     update.when(_segment_is(update, segment - 1))
     item = _apply(store, schedule_id, run_id, update)
@@ -80,7 +80,7 @@ def begin_segment(
 
 def renew_lease(store: Store, run: Run, segment: int, now: datetime, *, lease_seconds: int) -> bool:
     """Extend the lease of ``run`` while this executor still owns it (same attempt, same segment, running)."""
-    update = Update().set("open_until", epoch_ms(now + timedelta(seconds=lease_seconds)))
+    update = Update().set("lease_until", epoch_ms(now + timedelta(seconds=lease_seconds)))
     update.when(f"{update.n('status')} = {update.v(RunStatus.running.value)}")
     update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
     update.when(_segment_is(update, segment))

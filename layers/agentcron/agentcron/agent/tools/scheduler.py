@@ -1,4 +1,5 @@
-"""``scheduler``: lets an agent manage schedules (list, create, patch, delete, run_now, list_runs).
+"""``scheduler``: lets an agent manage schedules (list, create, patch, delete, run_now, list_runs,
+list_sessions).
 
 It goes through the same use cases as the HTTP API (:mod:`agentcron.application`): a create is a
 ``ScheduleSpec``, a patch is merged into the current spec with the shared merge rules and validated again,
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from agentcron.agent.tools.base import Tool, as_text
-from agentcron.application import runs, schedules
+from agentcron.application import runs, schedules, sessions
 from agentcron.domain.access import DEFAULT_PROJECT, Caller
 from agentcron.domain.planner import timing_changed, timing_of
 from agentcron.exceptions import AgentcronError
@@ -50,14 +51,14 @@ if TYPE_CHECKING:
 SCHEDULER = "scheduler"
 FREQUENCY_SAMPLE = 50  # upcoming fires compared when checking how often a trigger fires
 
-Action = Literal["list", "create", "patch", "delete", "run_now", "list_runs"]
+Action = Literal["list", "create", "patch", "delete", "run_now", "list_runs", "list_sessions"]
 ANSWER_PREVIEW = 500  # characters of a run's final answer shown in list_runs
 
 
 class SchedulerArguments(BaseModel):
     action: Action = Field(description="What to do")
     schedule_id: str | None = Field(
-        default=None, description="The schedule (patch, delete, run_now, list_runs)"
+        default=None, description="The schedule (patch, delete, run_now, list_runs, list_sessions)"
     )
     spec: dict[str, Any] | None = Field(
         default=None,
@@ -76,9 +77,9 @@ class SchedulerArguments(BaseModel):
         default=None, description="run_now: this run's task instead of the schedule's"
     )
     status: RunStatus | None = Field(default=None, description="list_runs: only runs in this status")
-    limit: int = Field(default=20, ge=1, le=50, description="list, list_runs: page size")
+    limit: int = Field(default=20, ge=1, le=50, description="list, list_runs, list_sessions: page size")
     cursor: str | None = Field(
-        default=None, description="list, list_runs: the next_cursor of the previous page"
+        default=None, description="list, list_runs, list_sessions: the next_cursor of the previous page"
     )
 
 
@@ -164,6 +165,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         "scheduled_for": _iso(run.scheduled_for),
         "completed_at": _iso(run.completed_at),
         "outcome_reason": run.outcome_reason,
+        "session_id": run.session_id,
         "final_answer": answer,
     }
 
@@ -175,8 +177,9 @@ class _Refused(Exception):
 class Scheduler(Tool):
     name = "scheduler"
     description = (
-        "Manage agentcron schedules: list, create, patch, delete, run_now (start a run at once) and "
-        "list_runs (a schedule's runs, newest first). Use it to schedule follow-up work."
+        "Manage agentcron schedules: list, create, patch, delete, run_now (start a run at once), "
+        "list_runs (a schedule's runs, newest first, each with its session_id) and list_sessions (a "
+        "schedule's sessions, newest first). Use it to schedule follow-up work."
     )
     Arguments = SchedulerArguments
 
@@ -337,3 +340,21 @@ class Scheduler(Tool):
             cursor=arguments.cursor,
         )
         return {"runs": [run_summary(r) for r in found], "next_cursor": cursor}
+
+    def _list_sessions(self, arguments: SchedulerArguments, call: ToolCall) -> dict[str, Any]:
+        schedule_id = self._id(arguments)
+        found, cursor = sessions.list_schedule_sessions(
+            self.services, self.caller, schedule_id, limit=arguments.limit, cursor=arguments.cursor
+        )
+        listed = [
+            {
+                "session_id": s.session_id,
+                "run_id": s.run_id,
+                "title": s.title,
+                "status": s.status,
+                "started_at": _iso(s.started_at),
+                "completed_at": _iso(s.completed_at),
+            }
+            for s in found
+        ]
+        return {"sessions": listed, "next_cursor": cursor}

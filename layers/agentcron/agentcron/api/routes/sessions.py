@@ -1,16 +1,22 @@
-"""Session route: the transcript of a run's agent session, read from the sessions bucket."""
+"""Session routes: the transcript of a run's agent session (from the sessions bucket), and the sessions of a
+schedule (from its run records, newest first)."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from http import HTTPStatus
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from agentcron.api.dependencies import CallerDep, ServicesDep
-from agentcron.api.routes.common import check_session_id, reply, responses
+from agentcron.api.errors import ApiError
+from agentcron.api.routes.common import check_cursor, check_schedule_id, check_session_id, reply, responses
+from agentcron.application import runs as use_cases_runs
 from agentcron.application import sessions as use_cases
 from agentcron.models import Session
 
@@ -49,3 +55,56 @@ def get_session(session_id: str, services: ServicesDep, caller: CallerDep):  # S
         body = SessionLinkView(**dataclasses.asdict(found))
         return reply(HTTPStatus.SEE_OTHER, body, {"Location": found.url})
     return reply(HTTPStatus.OK, found)
+
+
+class SessionSummaryView(BaseModel):
+    session_id: str
+    run_id: str
+    title: str
+    status: str = Field(description="The run's status.")
+    trigger: str = Field(description="What started the run: schedule, run_now or backfill.")
+    scheduled_for: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class SessionList(BaseModel):
+    schedule_id: str
+    sessions: list[SessionSummaryView]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page.")
+
+
+def schedule_sessions(
+    services: Any, caller: Any, schedule_id: str, limit: int, cursor: str | None
+) -> tuple[list[SessionSummaryView], str | None]:
+    """The page of sessions both the native route and the original's route answer (cursor checked first)."""
+    check_schedule_id(schedule_id)
+    try:
+        check_cursor(cursor, {"schedule_id": schedule_id, "run_id": None})
+    except ApiError:
+        use_cases_runs.require_schedule(services, schedule_id, caller)  # an unknown schedule: 404 first
+        raise
+    found, next_cursor = use_cases.list_schedule_sessions(
+        services, caller, schedule_id, limit=limit, cursor=cursor
+    )
+    return [SessionSummaryView(**dataclasses.asdict(s)) for s in found], next_cursor
+
+
+@router.get(
+    "/schedules/<schedule_id>/sessions",
+    summary="The sessions of a schedule's runs, newest first",
+    description="One entry per run that has a session (by the run's slot, newest first), read from the "
+    "run records; GET /sessions/{session_id} serves a transcript. Runs imported from the original system "
+    "name sessions whose transcripts stayed there.",
+    tags=["sessions"],
+    responses=responses(200, "A page of sessions", SessionList, 400, 404),
+)
+def list_sessions(
+    schedule_id: str,
+    services: ServicesDep,
+    caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+) -> Response[SessionList]:
+    sessions, next_cursor = schedule_sessions(services, caller, schedule_id, limit, cursor)
+    return reply(HTTPStatus.OK, SessionList(schedule_id=schedule_id, sessions=sessions, next_cursor=next_cursor))

@@ -77,7 +77,7 @@ function details(s) {
     ["Auto-execute", config.auto_execute ? "yes" : "no (runs prepare the session only)"],
     ["Limits", `${limits.max_rounds ?? 8} rounds, ${(limits.max_total_tokens ?? 200000).toLocaleString()} tokens, ${lengthWords(limits.max_duration_seconds ?? 3600)}`],
     ["Runs", `${state.total_run_count || 0} (${state.total_success_count || 0} ok, ${state.total_failure_count || 0} failed, ${state.total_missed_count || 0} missed, ${state.total_skipped_count || 0} skipped)`],
-    ["Active", `${state.queued_run_count || 0} queued, ${state.running_run_count || 0} running`],
+    ["Active", `${state.active_run_count || 0} queued or running`],
     ["Tokens used", tokens(state)],
     ["Last success", state.last_success_at ? `${when(state.last_success_at)} (${relative(state.last_success_at)})` : "—"],
     ["Last failure", state.last_failure_at ? `${when(state.last_failure_at)} (${relative(state.last_failure_at)})` : "—"],
