@@ -29,12 +29,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
-from hypothesis import HealthCheck, Phase, settings
-from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
-from moto import mock_aws
-
 from agentcron.application import Services, execute
 from agentcron.application.claim import sweep
 from agentcron.application.runs import cancel_run, run_now
@@ -46,16 +42,19 @@ from agentcron.application.schedules import (
     resume_schedule,
 )
 from agentcron.domain.access import SYSTEM
-from agentcron.exceptions import AgentcronError
 from agentcron.domain.runs import FAILURE_STATUSES
-from agentcron.exceptions import InvalidInput, ScheduleNotFound
-from agentcron.local.resources import create_resources, load_template
+from agentcron.exceptions import AgentcronError, InvalidInput, ScheduleNotFound
 from agentcron.models import RunNowMessage, RunStatus, RunTrigger, ScheduleSpec
 from agentcron.queue import RunQueue, parse_message
 from agentcron.sessions import SessionStore
 from agentcron.store import Store
 from agentcron.store.codec import deserialize, epoch_ms
-import boto3
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, rule
+from moto import mock_aws
+
+from agentcron.local.resources import create_resources, load_template
 
 TEMPLATE = load_template()
 LONG = os.environ.get("AGENTCRON_MODEL_CHECK") == "long"
@@ -100,7 +99,7 @@ class Faults:
 class FaultyClient:
     """A boto3 client whose API calls go through ``Faults``."""
 
-    _PASS = {"get_paginator", "can_paginate", "close", "get_waiter"}
+    _PASS = frozenset({"get_paginator", "can_paginate", "close", "get_waiter"})
 
     def __init__(self, client: Any, faults: Faults) -> None:
         self._client, self._faults = client, faults
@@ -190,7 +189,11 @@ class Pipeline(RuleBasedStateMachine):
                 "trigger": {"type": "interval", "every_seconds": every},
                 "overlap_policy": overlap,
                 "retry_policy": {"max_attempts": attempts},
-                "run_config": {"model": "echo", "task_message": f"task of {schedule_id}", "auto_execute": True},
+                "run_config": {
+                    "model": "echo",
+                    "task_message": f"task of {schedule_id}",
+                    "auto_execute": True,
+                },
             }
         )
         create_schedule(self.clean, SYSTEM, spec)
@@ -205,7 +208,7 @@ class Pipeline(RuleBasedStateMachine):
     )
     def create(self, every: int, overlap: str, attempts: int) -> str:
         if len(self.live) >= MAX_SCHEDULES:
-            return self._create(every, overlap, attempts) if False else sorted(self.live)[0]
+            return min(self.live)  # enough schedules: the bundle gets an existing one again
         return self._create(every, overlap, attempts)
 
     @rule(schedule=schedules, every=st.sampled_from([60, 180, 600]), fault=faults_strategy)
@@ -297,9 +300,15 @@ class Pipeline(RuleBasedStateMachine):
         A crash (or ``acknowledge`` False after success: the delete was lost) leaves the message on the
         queue, delivered again later. ``short``: invocations with less time left than the continue margin
         (a run hands off to a continue message)."""
-        got = self.sqs.receive_message(
-            QueueUrl=self.settings.run_queue_url, MaxNumberOfMessages=count, MessageSystemAttributeNames=["All"], WaitTimeSeconds=0
-        ).get("Messages") or []
+        got = (
+            self.sqs.receive_message(
+                QueueUrl=self.settings.run_queue_url,
+                MaxNumberOfMessages=count,
+                MessageSystemAttributeNames=["All"],
+                WaitTimeSeconds=0,
+            ).get("Messages")
+            or []
+        )
         for message in got:
             sent_at = datetime.fromtimestamp(int(message["Attributes"]["SentTimestamp"]) / 1000, tz=UTC)
             self.delivered.append((message["Body"], message["MessageId"], sent_at))
@@ -322,13 +331,19 @@ class Pipeline(RuleBasedStateMachine):
             COVERAGE["duplicate deliveries"] += 1
             self._execute(body, message_id, sent_at, fault)
 
-    def _execute(self, body: str, message_id: str, sent_at: datetime, fault: Any, *, short: bool = False) -> bool:
+    def _execute(
+        self, body: str, message_id: str, sent_at: datetime, fault: Any, *, short: bool = False
+    ) -> bool:
         """True when the message is done with (handled, or permanently bad: the handler dead-letters it)."""
         self._faulty(fault)
         remaining = (lambda: 1000) if short else None
         try:
             outcome = execute.handle(
-                self.faulty, parse_message(body), message_id=message_id, sent_at=sent_at, remaining_ms=remaining
+                self.faulty,
+                parse_message(body),
+                message_id=message_id,
+                sent_at=sent_at,
+                remaining_ms=remaining,
             )
             COVERAGE[f"outcome {outcome.status}"] += 1
         except Crash:
@@ -371,7 +386,12 @@ class Pipeline(RuleBasedStateMachine):
             by_schedule.setdefault(run["schedule_id"], []).append(run)
             key = (run["schedule_id"], run["run_id"])
             if run["status"].is_terminal:
-                seen = (run["status"], run.get("completed_at"), run.get("final_answer"), run.get("outcome_reason"))
+                seen = (
+                    run["status"],
+                    run.get("completed_at"),
+                    run.get("final_answer"),
+                    run.get("outcome_reason"),
+                )
                 assert self.terminal.setdefault(key, seen) == seen, f"terminal changed: {key} {seen}"
                 assert "open_until" not in run and "open_shard" not in run, f"terminal run still open: {run}"
             else:
@@ -379,7 +399,9 @@ class Pipeline(RuleBasedStateMachine):
                 assert "open_until" in run and "open_shard" in run, f"open run out of the open index: {run}"
         for schedule_id, its_runs in by_schedule.items():
             slots = Counter(
-                run["scheduled_for"] for run in its_runs if run.get("trigger", "schedule") == RunTrigger.schedule
+                run["scheduled_for"]
+                for run in its_runs
+                if run.get("trigger", "schedule") == RunTrigger.schedule
             )
             assert all(n == 1 for n in slots.values()), f"a slot with two runs: {schedule_id} {slots}"
         for schedule_id in self.live:
@@ -404,7 +426,9 @@ class Pipeline(RuleBasedStateMachine):
             )
             assert actual == expected, f"{schedule_id}: counters {actual} != records {expected}"
             # Every missed slot is counted; a claim records only the newest MAX_MISSED_RECORDS of them.
-            assert state.total_missed_count >= statuses[RunStatus.missed], f"{schedule_id}: missed not counted"
+            assert state.total_missed_count >= statuses[RunStatus.missed], (
+                f"{schedule_id}: missed not counted"
+            )
 
     def settle(self) -> None:
         """Pause every schedule, then sweep and deliver at later and later times: every run ends."""
@@ -421,7 +445,9 @@ class Pipeline(RuleBasedStateMachine):
                 WaitTimeSeconds=0,
             ).get("Messages"):
                 for message in got:
-                    sent_at = datetime.fromtimestamp(int(message["Attributes"]["SentTimestamp"]) / 1000, tz=UTC)
+                    sent_at = datetime.fromtimestamp(
+                        int(message["Attributes"]["SentTimestamp"]) / 1000, tz=UTC
+                    )
                     self._execute(message["Body"], message["MessageId"], sent_at, None)
                     self.sqs.delete_message(
                         QueueUrl=self.settings.run_queue_url, ReceiptHandle=message["ReceiptHandle"]

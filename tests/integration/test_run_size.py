@@ -13,7 +13,6 @@ from agentcron.domain.access import SYSTEM
 from agentcron.domain.runs import MAX_ANSWER_BYTES, bounded_text
 from agentcron.exceptions import InvalidInput
 from agentcron.models import Message, Run, RunMessage, RunStatus, ScheduleSpec, TokenUsage, slot_run_id
-from agentcron.sessions import SessionStore
 
 SLOT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 NOW = SLOT + timedelta(seconds=3)
@@ -75,10 +74,10 @@ def test_a_huge_answer_is_stored_truncated_and_whole_in_the_transcript(stack) ->
         f"of {len(HUGE.encode())} bytes kept; the whole text is in the run's session]"
     )
     # the transcript holds the whole answer
-    session = SessionStore(stack.s3, stack.settings.sessions_bucket).load(stored.session_id)
+    session = stack.sessions.load(stored.session_id)
     assert session.messages[-1].content == HUGE
     schedule = stack.store.get_schedule("big-a")
-    assert (schedule.state.total_success_count, schedule.state.running_run_count) == (1, 0)
+    assert (schedule.state.total_success_count, schedule.state.active_run_count) == (1, 0)
 
 
 def test_a_record_too_large_for_its_outcome_ends_failed_with_the_reason(stack) -> None:
@@ -96,7 +95,7 @@ def test_a_record_too_large_for_its_outcome_ends_failed_with_the_reason(stack) -
         None,
     )
     schedule = stack.store.get_schedule("big-b")
-    assert (schedule.state.total_failure_count, schedule.state.running_run_count) == (1, 0)
+    assert (schedule.state.total_failure_count, schedule.state.active_run_count) == (1, 0)
     # AND a redelivery of its message changes nothing
     assert _execute(stack, run).status == execute.DUPLICATE
 
