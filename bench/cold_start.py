@@ -70,6 +70,7 @@ _HANDLER_ENV = {  # what the template sets and the handlers' settings read (no c
     "SESSIONS_BUCKET": "sessions",
     "IDEMPOTENCY_TABLE": "idempotency",
     "POWERTOOLS_TRACE_DISABLED": "true",
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
 }
 
 
