@@ -133,3 +133,29 @@ def test_a_stored_cron_the_dialect_now_refuses_still_reads_lists_and_deletes(api
     fixed = api.call("update-schedule", body={"trigger": {"type": "cron", "expr": "0 */2 * * *"}})
     assert fixed.status == 200
     assert api.call("delete-schedule").status == 204
+
+
+def test_a_step_on_l_or_lw_through_the_api(api: Api) -> None:
+    """``L/2`` is the last day and ``LW/2`` the last weekday (cronsim's meaning, docs/cron.md); a step on
+    ``L-n`` still has no meaning and is a 400 naming the field."""
+    api.create(daily_spec(timezone="UTC", trigger={"type": "cron", "expr": "0 9 L/2 * *"}))
+    assert api.call("upcoming", query={"count": "3"}).body["fire_times"] == [
+        "2026-03-31T09:00:00Z",
+        "2026-04-30T09:00:00Z",
+        "2026-05-31T09:00:00Z",
+    ]
+    patched = api.call("update-schedule", body={"trigger": {"type": "cron", "expr": "0 9 lw/3 * *"}})
+    assert patched.status == 200 and patched.body["trigger"]["expr"] == "0 9 lw/3 * *"
+    # 31 May 2026 is a Sunday: the last weekday is Friday the 29th
+    assert api.call("upcoming", query={"count": "3"}).body["fire_times"] == [
+        "2026-03-31T09:00:00Z",
+        "2026-04-30T09:00:00Z",
+        "2026-05-29T09:00:00Z",
+    ]
+    bad = api.call(
+        "create-schedule",
+        body=daily_spec("other", trigger={"type": "cron", "expr": "0 9 L-2/2 * *"}),
+        headers={"idempotency-key": None},
+    )
+    assert bad.status == 400 and bad.error["field"] == "trigger.expr"
+    assert "a step cannot apply to 'L-2'" in bad.error["message"]

@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +285,23 @@ def test_the_trigger_features_through_the_cli(cli: Any, tmp_path: Path) -> None:
     assert "2099-12-25 (Christmas); cron * * 1 1 *" in out and "up to 600s" in out and "max runs" in out
     code, out, _ = cli("schedules", "upcoming", "features", "--count", "3")
     assert code == 0 and "FIRES (jitter 600s)" in out and "by " not in out  # a stored schedule: exact fires
+
+
+def test_a_step_on_l_through_the_cli(cli: Any, tmp_path: Path) -> None:
+    """``L/2`` is the last day of the month (cronsim's meaning, docs/cron.md), through the CLI too."""
+    spec = tmp_path / "month-end.json"
+    spec.write_text(json.dumps({"id": "month-end", "name": "month end", "timezone": "UTC",
+                                "trigger": {"type": "cron", "expr": "0 9 L/2 * *"}}))
+    code, out, _ = cli("schedules", "create", "-f", str(spec), "--json")
+    assert code == 0, out
+    assert json.loads(out)["trigger"]["expr"] == "0 9 L/2 * *"
+    code, out, _ = cli("schedules", "upcoming", "month-end", "--count", "3", "--json")
+    assert code == 0, out
+    fires = json.loads(out)["fire_times"]
+    assert len(fires) == 3 and all(f.endswith("T09:00:00Z") for f in fires)
+    days = [date.fromisoformat(f[:10]) for f in fires]
+    assert all((day + timedelta(days=1)).day == 1 for day in days)  # each the last day of its month
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"name": "x", "trigger": {"type": "cron", "expr": "0 9 L-2/2 * *"}}))
+    code, _, err = cli("schedules", "create", "-f", str(bad))
+    assert code == 1 and "trigger.expr" in err and "a step cannot apply to 'L-2'" in err

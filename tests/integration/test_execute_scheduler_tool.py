@@ -221,3 +221,16 @@ def test_the_trigger_features_through_the_tool(stack, scheduler) -> None:
     assert refused.startswith("error: notify.targets[0].topic_arn is not among the topics")
     stored = stack.store.get_schedule("weekday-weekend")
     assert stored.jitter_seconds == 120 and stored.triggers is None
+
+
+def test_a_step_on_l_through_the_tool(stack, scheduler) -> None:
+    """The scheduler tool takes the dialect as the API does: ``LW/2`` is the last weekday of the month."""
+    trigger = {"type": "cron", "expr": "0 9 LW/2 * *"}
+    spec = {**FOLLOW_UP, "id": "month-end", "timezone": "UTC", "trigger": trigger}
+    created = scheduler(action="create", spec=spec)["created"]
+    assert created["trigger"]["expr"] == "0 9 LW/2 * *"
+    assert created["next_fire_at"] == "2026-03-31T09:00:00Z"  # Tuesday 31 March 2026
+    stepped_w = {"trigger": {"type": "cron", "expr": "0 9 15W/2 * *"}}
+    refused = scheduler(action="patch", schedule_id="month-end", spec=stepped_w)
+    assert refused.startswith("error:") and "a step cannot apply to '15W'" in refused
+    assert stack.store.get_schedule("month-end").trigger.expr == "0 9 LW/2 * *"

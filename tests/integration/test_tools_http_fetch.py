@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from agentcron.agent.base import CallLimits, limiting_calls
 from agentcron.agent.tools import ToolContext, build_tools
 from agentcron.agent.tools.http_fetch import Fetcher, HttpFetch
 from agentcron.agent.tools.netguard import AddressRefused, checked_addresses, refusal
@@ -212,14 +213,66 @@ def test_a_slow_server_times_out(web: Web) -> None:
 
 
 def test_one_deadline_covers_connect_headers_and_body(web: Web) -> None:
+    """A server trickling one header byte every 0.3 s: every read is quick, the whole would take 12 s."""
     started = time.monotonic()
-    assert _fetch(web, web.url("/trickle"), timeout=1.0) == "error: fetch failed: timed out after 1 s"
-    assert time.monotonic() - started < 3  # not 40 x 0.3 s
+    assert _fetch(web, web.url("/trickle"), timeout=2.0) == "error: fetch failed: timed out after 2 s"
+    assert 1.9 < time.monotonic() - started < 3.5
 
 
-@pytest.mark.parametrize("url", ["http://[::1", "http://public.test:99999999/", "http://[fe80::1%/"])
+def test_the_runs_time_left_bounds_the_fetch(web: Web) -> None:
+    """A 10 s fetch in a run with 1 s left (max_duration_seconds, or the invocation) ends after 1 s."""
+    started = time.monotonic()
+    with limiting_calls(CallLimits(seconds=1.0)):
+        reply = _fetch(web, web.url("/trickle"), timeout=10.0)
+    assert reply == "error: fetch failed: timed out after 1 s"
+    assert time.monotonic() - started < 2.5
+
+
+def test_a_cancel_request_ends_the_fetch_in_progress(web: Web) -> None:
+    started = time.monotonic()
+    with limiting_calls(CallLimits(seconds=30, cancelled=lambda: time.monotonic() - started > 0.5)):
+        reply = _fetch(web, web.url("/trickle"), timeout=10.0)
+    assert reply == "error: fetch failed: cancelled: the run's cancel was requested"
+    assert 0.5 < time.monotonic() - started < 2
+    assert web.paths == ["/trickle"]  # it was under way when the cancel came
+
+
+def test_a_run_already_cancelled_connects_nowhere(web: Web) -> None:
+    with limiting_calls(CallLimits(seconds=30, cancelled=lambda: True)):
+        reply = _fetch(web, web.url("/page"))
+    assert reply == "error: fetch failed: cancelled: the run's cancel was requested"
+    assert web.connections == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",
+        "http://public.test:99999999/",
+        "http://public.test:-1/",
+        "http://[fe80::1%/",
+        "http://[v1.x]/",
+        "http://public.test/a b",
+        "http://public.test/\r\nX-Injected: 1",
+        "http://" + "a" * 64 + ".test/",
+        "http://xn--/",
+        "http:///path-only",
+        "http://\u0000/",
+        "http://public.test:{port}/redirect?to=http://[::1",
+    ],
+)
 def test_a_malformed_url_is_a_tool_error(web: Web, url: str) -> None:
-    assert _fetch(web, url).startswith("error: ")
+    """Whatever the model writes (or a redirect says), the model reads an error: nothing raises."""
+    reply = _fetch(web, url.format(port=web.port))
+    assert reply.startswith("error: "), reply
+    assert all(address == PUBLIC_IP for address, _ in web.connections)
+
+
+@pytest.mark.parametrize("address", ["fec0::1", "fec0:1234::5", "feff:ffff::1"])
+def test_site_local_ipv6_is_refused(web: Web, address: str) -> None:
+    """fec0::/10, deprecated site-local (RFC 3879): still routed inside some networks."""
+    assert _fetch(web, f"http://[{address}]/") == f"error: refused: {address} is a site-local address"
+    assert web.connections == []
 
 
 def test_an_unresolvable_name_is_reported(web: Web) -> None:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agentcron.agent import EchoProvider, ModelRequest, ModelResponse, ProviderError, ToolSpec, run_agent
-from agentcron.agent.loop import ROUNDS_KEY, pending_tool_calls
+from agentcron.agent.base import CallLimits, call_limits
+from agentcron.agent.loop import HANDOFF_RESERVE_SECONDS, ROUNDS_KEY, pending_tool_calls
 from agentcron.models import Message, RunLimits, Session, TokenUsage, ToolCall
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -442,3 +443,57 @@ def test_a_continuation_makes_progress_even_when_its_whole_invocation_is_below_t
     assert len(provider.requests) == 1
     # a first segment may hand off at once (its message came late in a long batch)
     assert _run(_session(), Scripted("done"), remaining_ms=Invocation(59_000)).status == "continue"
+
+
+# --------------------------------------------------------------------------- what bounds a tool call
+
+
+class LimitsSeen(Tools):
+    """Records the CallLimits each tool call runs under (what http_fetch reads)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[CallLimits] = []
+
+    def run(self, call: ToolCall) -> str:
+        self.seen.append(call_limits())
+        return super().run(call)
+
+
+def test_a_tool_call_runs_under_the_runs_time_left_and_its_cancel_request() -> None:
+    clock, tools = Clock(), LimitsSeen()
+    cancel_requests: list[bool] = []
+
+    def cancel() -> bool:
+        cancel_requests.append(True)
+        return False
+
+    started = NOW - timedelta(seconds=60)
+    result = _run(
+        _session(),
+        Scripted([ToolCall(id="c1", name="lookup", arguments={"q": 1})], "done"),
+        limits=RunLimits(max_duration_seconds=100),
+        tools=tools,
+        cancel=cancel,
+        now=clock,
+        started_at=started,
+    )
+    assert result.status == "success"
+    (limits,) = tools.seen
+    assert limits.seconds == 40  # max_duration_seconds less the 60 s already spent
+    asked = len(cancel_requests)
+    assert limits.cancelled() is False and len(cancel_requests) == asked + 1  # the loop's own check
+    assert call_limits() == CallLimits()  # outside the call: no limits
+
+
+def test_the_invocations_time_left_bounds_a_tool_call_too() -> None:
+    tools = LimitsSeen()
+    _run(
+        _session(),
+        Scripted([ToolCall(id="c1", name="lookup", arguments={"q": 1})], "done"),
+        tools=tools,
+        remaining_ms=Invocation(300_000),
+        continue_margin_seconds=30,
+    )
+    # 300 s left in the invocation, less the reserve kept for the checkpoint and hand-off
+    assert tools.seen[0].seconds == 300 - HANDOFF_RESERVE_SECONDS

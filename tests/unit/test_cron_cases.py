@@ -296,6 +296,15 @@ CASES: list[Case] = [
                                          "2025-03-01"]),
     ("0 0 1 Jan-Aug/4 *", "2024-01-01", ["2024-05-01", "2025-01-01", "2025-05-01"]),
     ("0 0 1 Jan-Dec *", "2024-01-01", ["2024-02-01", "2024-03-01"]),
+    # croniter refuses "4 0 L/2 2 0" (test_croniter.py); agentcron gives a step on L cronsim's meaning (the
+    # last day alone, as a step runs from its start to the month's end), so it is the last day of February
+    # or any Sunday in February (both day fields restricted: the OR rule)
+    ("4 0 L/2 2 0", "2024-01-01", ["2024-02-04 00:04", "2024-02-11 00:04", "2024-02-18 00:04",
+                                   "2024-02-25 00:04", "2024-02-29 00:04", "2025-02-02 00:04"]),
+    # ---- from cronsim's tests: test_cronsim.py (test_it_accepts_l_with_step) and test_explain.py
+    ("* * L/2 * *", "2024-02-28 23:58", ["2024-02-29 00:00", "2024-02-29 00:01"]),
+    ("0 0 L/2 * *", "2024-01-01", ["2024-01-31", "2024-02-29", "2024-03-31"]),
+    ("0 0 LW/2 * *", "2026-01-01", ["2026-01-30", "2026-02-27", "2026-03-31"]),  # 31 Jan, 28 Feb: Saturdays
 ]
 
 # Expressions the sources refuse and agentcron refuses too, with a fragment of agentcron's message.
@@ -396,7 +405,6 @@ REFUSED: list[tuple[str, str]] = [
     ("* * * 29 2 * 2021-2023", "can never fire"),
     ("0-10000000 * * * *", "minute field: 10000000 is out of range"),
     ("* * * * *,b", "day-of-week field: unknown name 'b'"),
-    ("4 0 L/2 2 0", "day-of-month field: a step cannot apply to 'L'"),
     ("0 0 0 0 0", "day-of-month field: 0 is out of range"),
     ("0 0 0 1 0", "month field: 0 is out of range"),
     ("30 23 1-7 JAN MON-FRI#1", "day-of-week field: 'MON-FRI#1' needs a single weekday"),

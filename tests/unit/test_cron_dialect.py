@@ -237,6 +237,26 @@ def test_a_range_up_to_l():
     assert upcoming("0 0 1-L/10 * *", dt(2026, 1, 5), 5) == days(2026, 1, 11, 21, 31) + days(2026, 2, 1, 11)
 
 
+@pytest.mark.parametrize("step", ["1", "2", "7", "31"])
+def test_a_step_on_l_or_lw_is_the_last_day_or_last_weekday_alone(step):
+    """cronsim's meaning (tests/test_cronsim.py test_it_accepts_l_with_step: ``L/2`` is ``L``;
+    tests/test_explain.py: ``0 0 L/2 * *`` "on the last day of every month", ``0 0 LW/2 * *`` "on the last
+    weekday of every month"), and our own rule: ``a/s`` runs from ``a`` to the field's end, which L is."""
+    assert upcoming(f"0 0 L/{step} * *", dt(2024, 1, 15), 4) == upcoming("0 0 L * *", dt(2024, 1, 15), 4)
+    # 31 Jan 2026 and 28 Feb 2026 are Saturdays, 31 May 2026 a Sunday
+    assert upcoming(f"0 0 LW/{step} * *", dt(2026, 1, 1), 5) == [
+        dt(2026, 1, 30), dt(2026, 2, 27), dt(2026, 3, 31), dt(2026, 4, 30), dt(2026, 5, 29)]
+    assert parse_cron(f"0 0 lw/{step} * *").expr == f"0 0 LW/{step} * *"
+
+
+def test_a_stepped_l_joins_lists_and_the_or_rule_like_l():
+    assert upcoming("0 0 1,L/2 * *", dt(2026, 2, 1), 4) == days(2026, 2, 28) + days(2026, 3, 1, 31) + [
+        dt(2026, 4, 1)]
+    # both day fields restricted: the last weekday of the month or any Monday (2 and 9 Feb 2026 are Mondays)
+    assert upcoming("0 0 LW/3 * mon", dt(2026, 1, 25), 4) == at(
+        "2026-01-26", "2026-01-30", "2026-02-02", "2026-02-09")
+
+
 def test_l_items_mix_with_plain_days():
     assert upcoming("0 0 1,15,L * *", dt(2026, 2, 1), 5) == days(2026, 2, 15, 28) + days(2026, 3, 1, 15, 31)
 
@@ -450,8 +470,10 @@ def test_empty_and_malformed_expressions(expr, message):
         ("0 L * * *", "hour field: 'L' and 'W' are only allowed in the day fields"),
         ("0 0 0 1 1 * 2030W", "year field: 'L' and 'W' are only allowed in the day fields"),
         ("0 0 1 L *", "month field: unknown name 'L'"),
-        ("0 0 L/2 * *", "day-of-month field: a step cannot apply to 'L' in 'L/2'"),
-        ("0 0 LW/2 * *", "day-of-month field: a step cannot apply to 'LW' in 'LW/2'"),
+        ("0 0 L/0 * *", "day-of-month field: step 0 in 'L/0' must be at least 1"),
+        ("0 0 LW/32 * *", "day-of-month field: step 32 in 'LW/32' is larger than the field's 31 values"),
+        ("0 0 L/x * *", "day-of-month field: step 'x' in 'L/x' is not a number"),
+        ("0 0 LW/ * *", "day-of-month field: '/' must be followed by a step in 'LW/'"),
         ("0 0 15W/2 * *", "day-of-month field: a step cannot apply to '15W'"),
         ("0 0 L-2/2 * *", "day-of-month field: a step cannot apply to 'L-2'"),
         ("0 0 * * 5L/2", "day-of-week field: a step cannot apply to an 'L' item"),

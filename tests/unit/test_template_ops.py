@@ -192,8 +192,9 @@ def test_every_function_may_put_events_on_the_configured_bus_only(template) -> N
     env = template["Globals"]["Function"]["Environment"]["Variables"]
     assert env["EVENT_BUS_NAME"] == {"Ref": "EventBusName"}
     for name in ("ClaimFunction", "ExecutorFunction", "ApiFunction"):
-        policies = template["Resources"][name]["Properties"]["Policies"]
-        statements = [s for p in policies if isinstance(p, dict) for s in p.get("Statement", [])]
+        role = template["Resources"][name]["Properties"]["Role"]["Fn::GetAtt"][0]
+        policies = template["Resources"][role]["Properties"]["Policies"]
+        statements = [s for p in policies if "PolicyDocument" in p for s in p["PolicyDocument"]["Statement"]]
         events = [s for s in statements if any(a.startswith("events:") for a in s["Action"])]
         assert [(s["Action"], s["Resource"]) for s in events] == [
             (["events:PutEvents"], {"Fn::Sub": BUS_ARN})

@@ -7,6 +7,9 @@ no conversation state: the session is the state, so a run can be checkpointed an
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -44,6 +47,41 @@ class ModelRequest:
     reasoning_effort: ReasoningEffort | None = None
     max_tokens: int | None = None
     time_budget_seconds: float | None = None
+
+
+def _never() -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """What bounds the tool call in progress: ``seconds`` it may take at most (the run's time left under
+    ``max_duration_seconds`` and the invocation's, as for a model call; None: only the tool's own limits)
+    and ``cancelled()``, True once the run's cancel is requested. A tool that waits honours both."""
+
+    seconds: float | None = None
+    cancelled: Callable[[], bool] = _never
+
+
+# Set by the agent loop around each tool call; a context variable, so the ToolRunner interface (and every
+# scripted tool box of the tests) stays ``run(call)``. Outside a loop: no limits.
+_NO_LIMITS = CallLimits()
+_CALL_LIMITS: ContextVar[CallLimits | None] = ContextVar("agentcron_call_limits", default=None)
+
+
+def call_limits() -> CallLimits:
+    """The limits of the tool call in progress (none outside the agent loop)."""
+    return _CALL_LIMITS.get() or _NO_LIMITS
+
+
+@contextmanager
+def limiting_calls(limits: CallLimits) -> Iterator[CallLimits]:
+    """Run the tool calls inside the ``with`` under ``limits``."""
+    token = _CALL_LIMITS.set(limits)
+    try:
+        yield limits
+    finally:
+        _CALL_LIMITS.reset(token)
 
 
 # The key of ``ToolCall.arguments`` under which a provider keeps arguments the model sent that were not a JSON

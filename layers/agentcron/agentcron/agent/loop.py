@@ -12,6 +12,8 @@ Contracts the executor relies on:
 - ``checkpoint(session)`` runs after every model reply that asks for tools, after every round, and once at
   the end: a crash loses at most the round in progress. It may raise to stop the loop (e.g. lost ownership).
 - ``cancel_requested()`` is asked before every model call and before every tool call: True -> ``cancelled``.
+  A tool call runs under :class:`~agentcron.agent.base.CallLimits`: the time the run has left (the same budget
+  as a model call's) and ``cancel_requested``, so a tool that waits (``http_fetch``) stops at either.
 - ``limits.max_rounds`` bounds the model calls and ``limits.max_total_tokens`` the input + output tokens of
   the whole run (``session.usage``, so across continuations): exceeding either -> ``failed`` with a reason
   naming the limit. ``limits.max_duration_seconds`` counted from ``started_at`` -> ``timed_out``.
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from agentcron.agent.base import ModelRequest, ProviderError
+from agentcron.agent.base import CallLimits, ModelRequest, ProviderError, limiting_calls
 from agentcron.clock import utcnow
 from agentcron.models import Message, TokenUsage
 
@@ -141,10 +143,12 @@ class _Loop:
             if stop is not None:
                 return stop
             self.progress = True
+            with limiting_calls(CallLimits(seconds=self.call_budget(), cancelled=self.cancel_requested)):
+                content = _tool_result(self.tools, call)
             self.session.messages.append(
                 Message(
                     role="tool",
-                    content=_tool_result(self.tools, call),
+                    content=content,
                     tool_call_id=call.id,
                     created_at=self.now(),
                 )

@@ -22,8 +22,9 @@ is the trigger engine's job. ``docs/cron.md`` is the reference for the dialect; 
 - Refused with a 400-worthy message: hashed or random values (``H``, ``R``), reversed ranges (``5-1``,
   except a day-of-week range ending on Sunday written ``0``: ``5-0`` is Friday to Sunday), steps larger
   than the field's number of values (``*/61``; ``*/60`` is accepted and fires at 0 only, as in Vixie
-  cron), steps on ``L``/``LW``/``W``/``#`` items, ``L`` alone in the day-of-week field, and an expression
-  that can never fire (``0 0 30 2 *``).
+  cron), steps on ``L-n``/``nW``/``dL``/``#`` items, ``L`` alone in the day-of-week field, and an expression
+  that can never fire (``0 0 30 2 *``). A step on ``L`` or ``LW`` (``L/2``, ``LW/2``) is the last day (last
+  weekday) alone, as in cronsim: a step runs from its start to the field's end, and the month ends there.
 
 The search never scans a fixed horizon: a month's matching days depend only on its length and the weekday
 of its first day (28 shapes, tabulated at parse time), and whether a year can fire depends only on its
@@ -298,6 +299,9 @@ class _DowItems:
 
 
 _DOM_LAST = re.compile(r"L(?:-([0-9]+))?(W?)")
+# A step on L or LW (``L/2``, ``LW/2``): cronsim's meaning, and what our own ``a/s`` rule gives (from ``a`` to
+# the field's end, and nothing lies after the last day): the last day, or last weekday, alone.
+_DOM_LAST_STEP = re.compile(r"(LW?)/(.*)")
 _DOM_NEAREST = re.compile(r"([0-9]+)W")
 _DOM_TO_LAST = re.compile(r"([0-9]+)-L(?:/(.*))?")
 _DOM_SPECIAL_BASE = re.compile(r"L.*|.*W")
@@ -316,6 +320,9 @@ def _dom_items(text: str) -> _DomItems:
             if offset > 30:
                 raise _fail(_DOM, f"offset {match[1]} in {_q(item)} must be 0-30")
             (last_weekday if match[2] else last).append(offset)
+        elif match := _DOM_LAST_STEP.fullmatch(upper):
+            _step(_DOM, item.partition("/")[2], item)  # checked as any step is (1-31); it changes nothing
+            (last_weekday if match[1] == "LW" else last).append(0)
         elif match := _DOM_NEAREST.fullmatch(upper):
             nearest.append(_value(_DOM, match[1], item))
         elif match := _DOM_TO_LAST.fullmatch(upper):

@@ -3,8 +3,14 @@
 Only GET; only ``http`` and ``https``; no credentials in the URL. Every hop (the first request and each
 redirect, followed here by hand, at most ``max_redirects``) is checked by :mod:`.netguard` and connected to
 the checked address itself; TLS still verifies the certificate against the host name. The body is read up to
-``max_bytes`` (the rest is cut and the reply says so) within ``timeout_seconds`` for the whole fetch. Text
-bodies (text/*, JSON, XML, JavaScript) are returned decoded; other content types are described, not shown.
+``max_bytes`` (the rest is cut and the reply says so). Text bodies (text/*, JSON, XML, JavaScript) are
+returned decoded; other content types are described, not shown.
+
+One deadline covers the whole fetch (connect, TLS, headers, body, every redirect): ``timeout_seconds``, or
+less when the run has less time left (:class:`~agentcron.agent.base.CallLimits`: ``max_duration_seconds``,
+the invocation's time). A socket timeout is per read, so a server trickling a byte at a time would outlast it;
+a watchdog thread therefore shuts the socket at the deadline, or as soon as the run's cancel is requested.
+Anything wrong with the URL is an ``error:`` reply to the model, never an exception.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, Field
 
+from agentcron.agent.base import call_limits
 from agentcron.agent.tools.base import Tool
 from agentcron.agent.tools.netguard import (
     AddressRefused,
@@ -36,10 +44,28 @@ MAX_BYTES = 200_000
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml")
 _CHUNK = 16 * 1024
+WATCH_SECONDS = 0.2  # how often the watchdog asks whether the run's cancel was requested
+
+
+def _never() -> bool:
+    return False
 
 
 class FetchFailed(AgentcronError):
-    """The fetch could not complete (timeout, connection, protocol, too many redirects)."""
+    """The fetch could not complete (timeout, cancel, connection, protocol, too many redirects)."""
+
+
+@dataclass
+class _Deadline:
+    """When a fetch must end, and whether it must end sooner because the run was cancelled."""
+
+    at: float
+    seconds: float  # what the deadline allows in all (for the message)
+    cancelled: Callable[[], bool]
+    reason: str | None = None  # set by the watchdog when it ended the fetch
+
+    def failure(self) -> FetchFailed:
+        return FetchFailed(self.reason or f"timed out after {self.seconds:g} s")
 
 
 @dataclass(frozen=True)
@@ -84,8 +110,9 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self._address, self._connector, self._tls = address, connector, context
 
     def connect(self) -> None:
-        sock = self._connector(self._address, self.port, self.timeout)
-        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+        # The plain socket is kept while the handshake runs, so the watchdog can shut a trickling handshake.
+        self.sock = self._connector(self._address, self.port, self.timeout)
+        self.sock = self._tls.wrap_socket(self.sock, server_hostname=self.host)
 
 
 class Fetcher:
@@ -112,14 +139,26 @@ class Fetcher:
             self._tls = ssl.create_default_context()
         return self._tls
 
-    def fetch(self, url: str, max_bytes: int) -> FetchResult:
-        """Follow ``url`` to a non-redirect answer. AddressRefused / FetchFailed explain a refusal."""
-        deadline = self.clock() + self.timeout_seconds
+    def fetch(
+        self,
+        url: str,
+        max_bytes: int,
+        *,
+        seconds: float | None = None,
+        cancelled: Callable[[], bool] = _never,
+    ) -> FetchResult:
+        """Follow ``url`` to a non-redirect answer within ``timeout_seconds`` (or ``seconds``, when less),
+        ending early if ``cancelled()``. AddressRefused / FetchFailed explain a refusal."""
+        limit = self.timeout_seconds if seconds is None else max(0.0, min(self.timeout_seconds, seconds))
+        deadline = _Deadline(self.clock() + limit, limit, cancelled)
         for _ in range(self.max_redirects + 1):
             status, headers, body, truncated = self._get(url, max_bytes, deadline)
             location = headers.get("location")
             if status in REDIRECTS and location:
-                url = urljoin(url, location.strip())
+                try:
+                    url = urljoin(url, location.strip())
+                except ValueError as exc:
+                    raise FetchFailed(f"redirect to an invalid URL: {exc}") from None
                 continue
             return FetchResult(url, status, headers.get("content-type", ""), body, truncated)
         raise FetchFailed(f"more than {self.max_redirects} redirects")
@@ -135,20 +174,29 @@ class Fetcher:
         host, port = parts.hostname or "", parts.port or 443
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         last_error: Exception | None = None
+        deadline = _Deadline(self.clock() + self.timeout_seconds, self.timeout_seconds, _never)
         for address in checked_addresses(host, port, self.resolver):
-            connection = self._connection("https", host, port, address, self.timeout_seconds)
-            try:
-                connection.request("POST", target, body=body, headers={**headers, "Connection": "close"})
-                response = connection.getresponse()
-                response.read(_CHUNK)
-                return response.status
-            except (OSError, http.client.HTTPException) as exc:
-                last_error = exc
-            finally:
-                connection.close()
+            remaining = deadline.at - self.clock()
+            if remaining <= 0:
+                break
+            connection = self._connection("https", host, port, address, remaining)
+            with self._watchdog(connection, deadline):  # one deadline for the whole post, as for a fetch
+                try:
+                    connection.request("POST", target, body=body, headers={**headers, "Connection": "close"})
+                    response = connection.getresponse()
+                    response.read(_CHUNK)
+                    return response.status
+                except (OSError, http.client.HTTPException) as exc:
+                    last_error = exc
+                finally:
+                    connection.close()
+            if deadline.reason:
+                raise deadline.failure()
+        if last_error is None:
+            raise deadline.failure()
         raise FetchFailed(f"{host}: {last_error}")
 
-    def _get(self, url: str, max_bytes: int, deadline: float) -> tuple[int, dict[str, str], bytes, bool]:
+    def _get(self, url: str, max_bytes: int, deadline: _Deadline) -> tuple[int, dict[str, str], bytes, bool]:
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - a malformed port raises here, as a malformed host does above
@@ -167,31 +215,55 @@ class Fetcher:
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         last_error: Exception | None = None
         for address in addresses:
-            remaining = deadline - self.clock()
+            if deadline.cancelled():
+                raise FetchFailed(_CANCELLED)
+            remaining = deadline.at - self.clock()
             if remaining <= 0:
                 break
             connection = self._connection(parts.scheme, host, port, address, remaining)
-            # One deadline for connect, headers and body: a socket timeout is per read, so a server that
-            # trickles a byte at a time would outlast it; at the deadline the socket is shut instead.
-            watchdog = threading.Timer(remaining, _shut, args=(connection,))
-            watchdog.daemon = True
-            watchdog.start()
-            try:
-                connection.request("GET", target, headers=_HEADERS)
-                response = connection.getresponse()
-                headers = {k.lower(): v for k, v in response.getheaders()}
-                body, truncated = self._read(response, max_bytes, deadline)
-                return response.status, headers, body, truncated
-            except (OSError, http.client.HTTPException) as exc:
-                last_error = exc
-            finally:
-                watchdog.cancel()
-                connection.close()
-        if last_error is None or self.clock() >= deadline:
-            raise FetchFailed(f"timed out after {self.timeout_seconds:g} s")
-        if isinstance(last_error, TimeoutError):
-            raise FetchFailed(f"timed out after {self.timeout_seconds:g} s")
+            with self._watchdog(connection, deadline):
+                try:
+                    connection.request("GET", target, headers=_HEADERS)
+                    response = connection.getresponse()
+                    headers = {k.lower(): v for k, v in response.getheaders()}
+                    body, truncated = self._read(response, max_bytes, deadline)
+                    return response.status, headers, body, truncated
+                except (OSError, http.client.HTTPException) as exc:
+                    last_error = exc
+                finally:
+                    connection.close()
+            if deadline.reason:
+                raise deadline.failure()
+        if last_error is None or self.clock() >= deadline.at or isinstance(last_error, TimeoutError):
+            raise deadline.failure()
         raise FetchFailed(f"{host}: {last_error}")
+
+    @contextmanager
+    def _watchdog(self, connection: Any, deadline: _Deadline) -> Iterator[None]:
+        """While the ``with`` runs, shut ``connection``'s socket at the deadline or on a cancel request:
+        whatever read or handshake is waiting returns at once."""
+        done = threading.Event()
+
+        def watch() -> None:
+            while True:
+                remaining = deadline.at - self.clock()
+                if remaining <= 0:
+                    deadline.reason = deadline.reason or f"timed out after {deadline.seconds:g} s"
+                    break
+                if done.wait(min(WATCH_SECONDS, remaining)):
+                    return
+                if deadline.cancelled():
+                    deadline.reason = _CANCELLED
+                    break
+            _shut(connection)
+
+        watcher = threading.Thread(target=watch, name="http-fetch-deadline", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
 
     def _connection(self, scheme: str, host: str, port: int, address: str, timeout: float) -> Any:
         if scheme == "https":
@@ -200,12 +272,12 @@ class Fetcher:
             )
         return _PinnedHTTP(host, port, address=address, connector=self.connector, timeout=timeout)
 
-    def _read(self, response: Any, max_bytes: int, deadline: float) -> tuple[bytes, bool]:
+    def _read(self, response: Any, max_bytes: int, deadline: _Deadline) -> tuple[bytes, bool]:
         chunks: list[bytes] = []
         size = 0
         while size <= max_bytes:
-            if self.clock() > deadline:
-                raise FetchFailed(f"timed out after {self.timeout_seconds:g} s")
+            if deadline.reason or self.clock() > deadline.at:
+                raise deadline.failure()
             chunk = response.read1(min(_CHUNK, max_bytes + 1 - size))
             if not chunk:
                 break
@@ -224,6 +296,8 @@ def _shut(connection: Any) -> None:
         except OSError:
             pass
 
+
+_CANCELLED = "cancelled: the run's cancel was requested"
 
 _HEADERS = {
     "User-Agent": "agentcron-http-fetch/1",
@@ -268,9 +342,15 @@ class HttpFetch(Tool):
         self.fetcher = fetcher or Fetcher()
 
     def run(self, arguments: HttpFetchArguments, call: Any) -> str:
+        limits = call_limits()  # the run's time left and its cancel request (the agent loop sets them)
         try:
-            return describe(self.fetcher.fetch(arguments.url.strip(), arguments.max_bytes))
+            result = self.fetcher.fetch(
+                arguments.url.strip(), arguments.max_bytes, seconds=limits.seconds, cancelled=limits.cancelled
+            )
         except AddressRefused as exc:
             return f"error: refused: {exc}"
         except FetchFailed as exc:
             return f"error: fetch failed: {exc}"
+        except (ValueError, UnicodeError) as exc:  # a URL no parser step accepted: the model's mistake
+            return f"error: fetch failed: not a valid URL: {exc}"
+        return describe(result)
