@@ -287,7 +287,8 @@ def test_executor_reserved_concurrency_is_optional(template: dict[str, Any]) -> 
 def test_executor_may_use_the_sessions_bucket_and_send_continuations(template: dict[str, Any]) -> None:
     policies = _policies(template, "ExecutorFunction")
     sends = [s for s in _inline_statements(policies) if "sqs:SendMessage" in _as_list(s["Action"])]
-    assert [s["Resource"] for s in sends] == [_get_att("RunQueue", "Arn")]
+    # continuations on the run queue; a message that can never succeed straight to its dead-letter queue
+    assert [s["Resource"] for s in sends] == [_get_att("RunQueue", "Arn"), _get_att("RunDeadLetterQueue", "Arn")]
     s3 = {
         action: {_render(r) for r in _as_list(s["Resource"])}
         for s in _inline_statements(policies)
