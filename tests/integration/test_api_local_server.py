@@ -154,3 +154,39 @@ def test_requests_are_served_concurrently() -> None:
         status, _, _ = _request(running.url, "GET", "/fast")
         waiting.join(timeout=30)
         assert status == 200 and not waiting.is_alive()
+
+
+def test_containers_sharing_the_routers_never_mix_their_requests(stack: Any, load_handler: Any,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Four resolvers (containers) built on the same module-level routers, 200 requests in parallel over
+    several routes: each answers its own request (a router's state is the last resolver's, so a route that
+    read it, or a dependency resolved against it, would answer another request or fail)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for name, value in stack.environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    containers = [load_handler("api") for _ in range(4)]
+    for container in containers:
+        container.api_handler()  # as serve_api builds them: before any request
+    with ApiServer([c.lambda_handler for c in containers], port=0, console=False) as running:
+        for i in range(3):
+            body = json.dumps({"id": f"s{i}", "name": f"s{i}", "trigger": {"type": "interval", "every_seconds": 60}})
+            status, _, raw = _request(running.url, "POST", "/schedules", body.encode(),
+                                      {"Content-Type": "application/json"})
+            assert status == 201, raw
+
+        def one(i: int) -> tuple[str, int, bytes]:
+            path = [f"/schedules/s{i % 3}", f"/schedules/s{i % 3}/runs?limit={1 + i % 5}",
+                    f"/api/v1/schedules/s{i % 3}/runs?limit={1 + i % 5}", "/schedules?limit=2",
+                    f"/schedules/s{i % 3}/sessions"][i % 5]
+            status, _, raw = _request(running.url, "GET", path)
+            return path, status, raw
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(one, range(200)))
+    bad = [(path, status, raw[:200]) for path, status, raw in results if status != 200]
+    assert not bad, bad[:5]
+    for path, _, raw in results:
+        if path.startswith("/schedules/s") and path.count("/") == 2:
+            assert json.loads(raw)["id"] == path.rsplit("/", 1)[1]

@@ -149,9 +149,11 @@ def test_globals_set_every_setting_the_code_reads(
     executor_only = {"OPENAI_BASE_URL", "OPENAI_API_KEY_PARAMETER"}
     assert executor_only <= set(executor)
     read -= executor_only | {"OPENAI_API_KEY"}
-    # Only the API wakes the claim (a create or edit due before the next minute's invocation).
+    # The API and the executor (its scheduler tool) wake the claim for a create or edit due before the next
+    # minute's invocation; the claim itself never needs to.
     api = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
     assert api == {"CLAIM_FUNCTION_NAME": _ref("ClaimFunction")}
+    assert executor["CLAIM_FUNCTION_NAME"] == _ref("ClaimFunction")
     read -= set(api)
     missing = read - set(variables)
     assert not missing, f"Settings.from_env reads {sorted(missing)} but Globals does not set them"

@@ -328,7 +328,12 @@ def serve_api(
     if handler is None:
         from agentcron.local.handlers import load_handler
 
-        handlers = [load_handler("api", container).lambda_handler for container in range(API_CONTAINERS)]
+        containers = [load_handler("api", container) for container in range(API_CONTAINERS)]
+        for container in containers:
+            # Each resolver is built now, one after the other: building one binds the shared module-level
+            # routers to it, which must never happen while another container serves a request.
+            container.api_handler()
+        handlers = [container.lambda_handler for container in containers]
     else:
         handlers = handler
     return ApiServer(handlers, host=host, port=port, **kwargs).start()

@@ -59,7 +59,14 @@ def json_body(request: Request) -> Any:
     return request.json_body
 
 
+def query_parameters(request: Request) -> dict[str, str]:
+    """The request's query string parameters (of this request: never a router's ``current_event``, which
+    is the last resolver's when several resolvers share the routers)."""
+    return dict(request.resolved_event.query_string_parameters or {})
+
+
 ServicesDep = Annotated[Services, Depends(services)]
+QueryDep = Annotated[dict[str, str], Depends(query_parameters)]
 CallerDep = Annotated[Caller, Depends(caller)]
 IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]
 JsonBody = Annotated[Any, Depends(json_body)]

@@ -33,7 +33,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import ValidationError
 
-from agentcron.api.dependencies import CallerDep, JsonBody, ServicesDep
+from agentcron.api.dependencies import CallerDep, JsonBody, QueryDep, ServicesDep
 from agentcron.application import Services
 from agentcron.application import runs as run_cases
 from agentcron.application import schedules as schedule_cases
@@ -109,10 +109,6 @@ def _limit(raw: str | None) -> int:
         raise InvalidInput("limit must be an integer") from None
 
 
-def _query(name: str) -> str | None:
-    return router.current_event.get_query_string_value(name)
-
-
 def _check_id(schedule_id: str) -> str:
     if not SCHEDULE_ID_PATTERN.match(schedule_id):
         raise ScheduleNotFound(schedule_id)
@@ -174,16 +170,16 @@ def v1_run_now(schedule_id: str, services: ServicesDep, caller: CallerDep, body:
 
 @router.get(f"{PREFIX}/schedules/<schedule_id>/runs", include_in_schema=False)
 @_original_errors
-def v1_list_runs(schedule_id: str, services: ServicesDep, caller: CallerDep):
-    found, _ = run_cases.list_runs(services, caller, _check_id(schedule_id), limit=_limit(_query("limit")))
+def v1_list_runs(schedule_id: str, services: ServicesDep, caller: CallerDep, query: QueryDep):
+    found, _ = run_cases.list_runs(services, caller, _check_id(schedule_id), limit=_limit(query.get("limit")))
     return _answer(HTTPStatus.OK, {"schedule_id": schedule_id, "runs": [original_run(r) for r in found]})
 
 
 @router.get(f"{PREFIX}/schedules/<schedule_id>/sessions", include_in_schema=False)
 @_original_errors
-def v1_list_sessions(schedule_id: str, services: ServicesDep, caller: CallerDep):
+def v1_list_sessions(schedule_id: str, services: ServicesDep, caller: CallerDep, query: QueryDep):
     found, _ = session_cases.list_schedule_sessions(
-        services, caller, _check_id(schedule_id), limit=_limit(_query("limit"))
+        services, caller, _check_id(schedule_id), limit=_limit(query.get("limit"))
     )
     sessions = [_session(schedule_id, s) for s in found]
     return _answer(HTTPStatus.OK, {"schedule_id": schedule_id, "sessions": sessions})
