@@ -10,8 +10,9 @@ Each record is handled on its own, and its error decides what happens to it:
   handler sends it there itself, with the reason as a message attribute and its SQS message id as the
   de-duplication id) and is acknowledged, so it never holds up the later messages of its FIFO group;
 - anything else is *transient* (throttling, a service unavailable, a bug that a deploy may fix): the record
-  is reported in ``batchItemFailures`` and, with ``skip_group_on_error``, so are the later records of its
-  message group (FIFO order per schedule holds); other groups proceed. Each reported record becomes visible
+  is reported in ``batchItemFailures`` and so are the later records of its message group (FIFO order per
+  schedule holds; :mod:`agentcron.fifo_batch`, Powertools' ``skip_group_on_error`` without its import);
+  other groups proceed. Each reported record becomes visible
   again after a back-off (``RETRY_SECONDS``, doubling per receive) instead of the queue's visibility timeout,
   and SQS's redrive moves it to the dead-letter queue after ``MaxReceiveCount`` receives.
 
@@ -34,26 +35,23 @@ from agentcron.exceptions import (
     QueueSendFailed,
     ScheduleNotFound,
 )
+from agentcron.fifo_batch import partial_response
 from agentcron.queue import parse_message
 from agentcron.wiring import build_services
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from botocore.exceptions import ClientError, ParamValidationError
 from pydantic import ValidationError
 
 from agentcron import telemetry, tracing
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger(service="agentcron-executor")
 metrics = Metrics(namespace=telemetry.NAMESPACE, service=telemetry.SERVICE)  # one dimension set for all
 tracer = tracing.tracer("agentcron-executor")
 copy_config_to_registered_loggers(source_logger=logger, include={"agentcron"})
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-processor.raise_on_entire_batch_failure = False  # an all-bad batch still gets a per-message response
 
 RETRY_SECONDS = 15  # a transient failure's first back-off; doubled per receive, at most RETRY_MAX_SECONDS
 RETRY_MAX_SECONDS = 600
@@ -89,9 +87,14 @@ dependencies = functools.cache(
 )
 
 
-def _sent_at(record: SQSRecord) -> datetime | None:
+def _attribute(record: dict[str, Any], name: str) -> str | None:
+    """A system attribute of an SQS event record (``MessageGroupId``, ``ApproximateReceiveCount``...)."""
+    return (record.get("attributes") or {}).get(name)
+
+
+def _sent_at(record: dict[str, Any]) -> datetime | None:
     """SentTimestamp (epoch ms): the same on every redelivery, so run-now ids derived from it are stable."""
-    raw = record.attributes.sent_timestamp
+    raw = _attribute(record, "SentTimestamp")
     return datetime.fromtimestamp(int(raw) / 1000, tz=UTC) if raw else None
 
 
@@ -107,13 +110,13 @@ def retry_seconds(receive_count: int) -> int:
     return min(RETRY_MAX_SECONDS, RETRY_SECONDS * 2 ** max(0, min(receive_count - 1, 10)))
 
 
-def _dead_letter(record: SQSRecord, reason: str) -> dict[str, Any]:
+def _dead_letter(record: dict[str, Any], reason: str) -> dict[str, Any]:
     """Dead-letter the record at once and acknowledge it; raises (a redelivery) if the send fails."""
     try:
         dependencies().queue.dead_letter(
-            record.body,
-            message_id=record.message_id,
-            group_id=record.attributes.message_group_id,
+            record["body"],
+            message_id=record["messageId"],
+            group_id=_attribute(record, "MessageGroupId"),
             reason=reason,
         )
     except QueueSendFailed:
@@ -125,11 +128,12 @@ def _dead_letter(record: SQSRecord, reason: str) -> dict[str, Any]:
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = None) -> dict[str, Any]:
+def record_handler(record: dict[str, Any], lambda_context: LambdaContext | None = None) -> dict[str, Any]:
+    """One record of the event (as Lambda sends it): handled, dead-lettered, or raised for a retry."""
     logger.remove_keys(["schedule_id", "run_id", "session_id", "message_id"])
-    logger.append_keys(message_id=record.message_id)
+    logger.append_keys(message_id=record["messageId"])
     try:
-        message = parse_message(record.body)
+        message = parse_message(record["body"])
     except MalformedMessage as exc:
         logger.error("malformed run message", extra={"reason": str(exc)})
         _record("MalformedMessages", telemetry.COUNT, 1)
@@ -140,7 +144,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
         outcome = execute.handle(
             dependencies(),
             message,
-            message_id=record.message_id,
+            message_id=record["messageId"],
             sent_at=_sent_at(record),
             remaining_ms=remaining_ms,
         )
@@ -149,7 +153,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext | None = Non
             logger.exception("run message can never succeed")
             return _dead_letter(record, f"{type(exc).__name__}: {exc}")
         # Not acknowledged: SQS redelivers it, and after maxReceiveCount it moves to the dead-letter queue.
-        count = record.attributes.approximate_receive_count
+        count = _attribute(record, "ApproximateReceiveCount")
         logger.exception("run message failed; it will be redelivered", extra={"receive_count": count})
         _record("RunMessagesFailed", telemetry.COUNT, 1)
         raise
@@ -168,9 +172,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # every line of the log group) go, halving what a run's log line costs to ingest.
     logger.remove_keys(["function_arn", "function_memory_size", "function_name"])
     try:
-        response = process_partial_response(
-            event=event, record_handler=record_handler, processor=processor, context=context
-        )
+        response = partial_response(event.get("Records") or [], lambda record: record_handler(record, context))
         _back_off(event, response)
         return response
     finally:
