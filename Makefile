@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 ARGS   ?=
 
-.PHONY: run test test-py313 bench lint venv venv-run clean
+.PHONY: run test test-py313 model-check bench lint venv venv-run clean
 
 # The Lambda runtime's Python (template.yaml: python3.13), for the SSRF guard's tests; pyenv's shim honours
 # PYENV_VERSION, a python3.13 of the system ignores it.
@@ -36,6 +36,10 @@ run: venv-run
 ## make test: template lint + the SSRF tests on Python 3.13 + the whole test suite.
 test: venv lint test-py313
 	$(PY) -m pytest -n 2 --dist loadgroup $(ARGS)
+
+## make model-check: the model-checked pipeline's long profile (new random interleavings; README).
+model-check: venv
+	AGENTCRON_MODEL_CHECK=long $(PY) -m pytest -p no:xdist tests/integration/test_pipeline_model.py $(ARGS)
 
 ## make test-py313: the http_fetch network guard's tests (real local sockets) on Python 3.13, in a venv of
 ## its own holding only the layer's requirements and pytest: address parsing (ipaddress, urllib) changes

@@ -90,6 +90,9 @@ def test_run_now_of_an_unknown_schedule_is_a_404_and_a_bad_override_a_400(api: A
     api.create(daily_spec())
     bad = api.call("run-now", body={"overlap_policy": "sometimes"})
     assert bad.status == 400 and bad.error["field"] == "overlap_policy"
+    # a task the run record could not hold with its answer: refused before anything is recorded
+    long = api.call("run-now", body={"task_message": "x" * 210_000})
+    assert long.status == 400 and long.error["field"] == "task_message"
 
 
 def test_a_run_whose_message_could_not_be_sent_is_still_accepted_for_the_outbox(api: Api) -> None:

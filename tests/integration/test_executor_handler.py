@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from agentcron.models import Run, RunStatus, RunTrigger, ScheduleSpec, slot_run_id
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -116,22 +115,173 @@ def test_the_sample_run_now_event_creates_one_run_with_the_override(stack, app) 
     assert run.final_answer == "echo: Summarise only the technology headlines today."
 
 
-def test_a_run_now_for_an_unknown_schedule_is_a_failed_item(stack, app) -> None:
+def _dead_letters(stack) -> list[dict[str, Any]]:
+    """Every message on the run dead-letter queue: body, group, de-duplication id and reason attribute."""
+    url = stack.resources.queue_urls["RunDeadLetterQueue"]
+    out: list[dict[str, Any]] = []
+    while True:
+        got = (
+            stack.sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages")
+            or []
+        )
+        if not got:
+            return out
+        for m in got:
+            out.append(
+                {
+                    "body": m["Body"],
+                    "group_id": m["Attributes"]["MessageGroupId"],
+                    "dedup_id": m["Attributes"]["MessageDeduplicationId"],
+                    "reason": m["MessageAttributes"]["reason"]["StringValue"],
+                }
+            )
+            stack.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def test_a_run_now_for_an_unknown_schedule_is_dead_lettered_at_once_and_acknowledged(stack, app) -> None:
     event = load_event("sqs-run-now.json", {"daily-news": "ghost-c3"})
-    assert _invoke(app, event) == {"batchItemFailures": [{"itemIdentifier": _ids(event)[0]}]}
+    assert _invoke(app, event) == {"batchItemFailures": []}
     assert stack.store.list_runs("ghost-c3")[0] == []
+    (dead,) = _dead_letters(stack)
+    assert dead["body"] == event["Records"][0]["body"]
+    assert dead["dedup_id"] == _ids(event)[0]  # the SQS message id: never merged with another poison message
+    assert dead["reason"] == "ScheduleNotFound: Schedule not found: ghost-c3"
 
 
-def test_malformed_messages_are_failed_items(stack, app) -> None:
+def test_malformed_messages_are_dead_lettered_with_their_reason(stack, app) -> None:
     event = load_event("sqs-malformed.json", {})
-    result = _invoke(app, event)
-    assert result == {"batchItemFailures": [{"itemIdentifier": i} for i in _ids(event)]}
+    assert _invoke(app, event) == {"batchItemFailures": []}
     reasons = [e["reason"] for e in app.log_lines() if e.get("message") == "malformed run message"]
     assert reasons[0].startswith("message body is not JSON")
     assert "got 'explode'" in reasons[1]
+    dead = _dead_letters(stack)
+    assert sorted(d["body"] for d in dead) == sorted(r["body"] for r in event["Records"])
+    assert all(d["reason"].startswith("malformed: ") for d in dead)
 
 
-def test_a_mixed_batch_fails_only_the_malformed_messages_and_their_group_followers(stack, app) -> None:
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ('{"type": "run_now", "schedule_id": ""}', "schedule_id: String should match pattern"),
+        ('{"type": "run", "schedule_id": "", "run_id": "r1"}', "schedule_id: String should match pattern"),
+        ('{"type": "run", "schedule_id": "s1", "run_id": ""}', "run_id: String should have at least 1"),
+        (
+            '{"type": "continue", "schedule_id": "s1", "run_id": "r1", "segment": 1' + "0" * 40 + "}",
+            "segment: Input should be less than or equal to 1000000",
+        ),
+        (
+            '{"type": "continue", "schedule_id": "s1", "run_id": "r1", "segment": -1}',
+            "segment: Input should be",
+        ),
+        ('{"type": "run_now", "schedule_id": "s1", "task_message": "\\ud800"}', "lone surrogate"),
+        ('{"type": "run_now", "schedule_id": "s\\udfff"}', "lone surrogate"),
+        ('{"type": "run_now", "schedule_id": "s1", "task_message": "' + "x" * 32_769 + '"}', "task_message"),
+    ],
+    ids=[
+        "run-now-empty-id",
+        "run-empty-id",
+        "empty-run-id",
+        "segment-1e40",
+        "negative-segment",
+        "surrogate-task",
+        "surrogate-id",
+        "long-task",
+    ],
+)
+def test_invalid_field_values_are_permanent_errors_dead_lettered_at_once(stack, app, body, reason) -> None:
+    event = load_event("sqs-run-now.json", {})
+    event["Records"][0]["body"] = body
+    assert _invoke(app, event) == {"batchItemFailures": []}
+    (dead,) = _dead_letters(stack)
+    assert dead["body"] == body
+    assert reason in dead["reason"]
+
+
+def test_a_good_message_behind_a_poison_one_in_its_group_runs_in_the_same_batch(stack, app) -> None:
+    # GIVEN a batch where a poison run-now precedes a good run of the same FIFO group
+    _schedule(stack, "news-p1")
+    run = _queue_slot(stack, "news-p1")
+    poison = load_event("sqs-run-now.json", {"daily-news": "ghost-p1"})["Records"][0]
+    good = load_event("sqs-run.json", {"daily-news": "news-p1"})["Records"][0]
+    poison["attributes"]["MessageGroupId"] = good["attributes"]["MessageGroupId"] = "news-p1"
+    good["messageId"] = "good-after-poison"
+    # WHEN the batch is handled
+    result = _invoke(app, {"Records": [poison, good]})
+    # THEN nothing is retried: the poison message is dead-lettered and the good one ran
+    assert result == {"batchItemFailures": []}
+    assert stack.store.get_run("news-p1", run.run_id).status is RunStatus.success
+    assert [d["body"] for d in _dead_letters(stack)] == [poison["body"]]
+
+
+def test_a_transient_error_is_retried_after_a_back_off_and_holds_its_group(stack, app, monkeypatch) -> None:
+    # GIVEN DynamoDB throttling every request of the first message's run
+    from botocore.exceptions import ClientError
+
+    _schedule(stack, "news-t1")
+    _queue_slot(stack, "news-t1")
+    stack.sqs.send_message(
+        QueueUrl=stack.settings.run_queue_url,
+        MessageBody="{}",
+        MessageGroupId="g",
+        MessageDeduplicationId="d",
+    )
+    (received,) = stack.sqs.receive_message(
+        QueueUrl=stack.settings.run_queue_url, MessageSystemAttributeNames=["All"]
+    )["Messages"]
+    first = load_event("sqs-run.json", {"daily-news": "news-t1"})["Records"][0]
+    follower = dict(first, messageId="follower", receiptHandle="not-a-handle")
+    first["receiptHandle"] = received["ReceiptHandle"]
+    first["attributes"]["ApproximateReceiveCount"] = "2"
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "UpdateItem")
+
+    def throttle(*args: Any, **kwargs: Any) -> Any:
+        raise throttled
+
+    store = app.dependencies().store
+    monkeypatch.setattr(store, "start_queued", throttle)
+    monkeypatch.setattr(store, "start_run", throttle)
+    seen: list[tuple[str, int]] = []
+    queue = app.dependencies().queue
+    real = queue.retry_later
+    monkeypatch.setattr(
+        queue, "retry_later", lambda handle, seconds: (seen.append((handle, seconds)), real(handle, seconds))
+    )
+    # WHEN the batch is handled
+    result = _invoke(app, {"Records": [first, follower]})
+    # THEN both are retried (the follower keeps FIFO order), nothing is dead-lettered
+    assert result == {
+        "batchItemFailures": [{"itemIdentifier": first["messageId"]}, {"itemIdentifier": "follower"}]
+    }
+    assert _dead_letters(stack) == []
+    # AND the failed message comes back after the back-off of its second receive, not after 90 minutes
+    assert seen[0] == (received["ReceiptHandle"], 2 * app.RETRY_SECONDS)
+    assert [handle for handle, _ in seen] == [received["ReceiptHandle"], "not-a-handle"]
+
+
+def test_a_poison_message_whose_dead_letter_send_fails_is_retried_not_dropped(
+    stack, app, monkeypatch
+) -> None:
+    from agentcron.exceptions import QueueSendFailed
+
+    def unavailable(*args: Any, **kwargs: Any) -> None:
+        raise QueueSendFailed({"m": "unavailable"})
+
+    monkeypatch.setattr(app.dependencies().queue, "dead_letter", unavailable)
+    event = load_event("sqs-run-now.json", {"daily-news": "ghost-f1"})
+    assert _invoke(app, event) == {"batchItemFailures": [{"itemIdentifier": _ids(event)[0]}]}
+
+
+def test_retry_back_off_doubles_per_receive_up_to_its_cap(app) -> None:
+    assert [app.retry_seconds(n) for n in (1, 2, 3, 4)] == [15, 30, 60, 120]
+    assert app.retry_seconds(50) == app.RETRY_MAX_SECONDS
+
+
+def test_a_mixed_batch_retries_nothing_when_only_permanent_errors_occur(stack, app) -> None:
     # GIVEN three schedules: two with a queued slot, one targeted by run-now
     ids = {"daily-news": "news-d4", "weekly-report": "report-d4", "hourly-check": "check-d4"}
     for schedule_id in ids.values():
@@ -139,19 +289,17 @@ def test_a_mixed_batch_fails_only_the_malformed_messages_and_their_group_followe
     news = _queue_slot(stack, "news-d4")
     report = _queue_slot(stack, "report-d4")
     event = load_event("sqs-batch-mixed.json", ids)
-    good_news, bad_type, report_follower, truncated, run_now = _ids(event)
+    _good_news, bad_type, _report_follower, truncated, _run_now = _ids(event)
     # WHEN the batch is handled
     result = _invoke(app, event)
-    # THEN exactly the malformed messages, and the follower held back in the bad message's group, are retried
-    assert result == {
-        "batchItemFailures": [{"itemIdentifier": i} for i in (bad_type, report_follower, truncated)]
-    }
-    # AND the good messages in other groups were processed
+    # THEN nothing is retried: the malformed messages are dead-lettered, their group followers ran
+    assert result == {"batchItemFailures": []}
     assert stack.store.get_run("news-d4", news.run_id).status is RunStatus.success
     check_runs, _ = stack.store.list_runs("check-d4")
     assert [r.status for r in check_runs] == [RunStatus.success]
-    # AND the held-back follower's run is untouched, still queued for its redelivery
-    assert stack.store.get_run("report-d4", report.run_id).status is RunStatus.queued
+    assert stack.store.get_run("report-d4", report.run_id).status is RunStatus.success
+    bodies = {e["messageId"]: e["body"] for e in event["Records"]}
+    assert sorted(d["body"] for d in _dead_letters(stack)) == sorted([bodies[bad_type], bodies[truncated]])
 
 
 def test_handler_clients_and_settings_are_built_once(stack, app) -> None:

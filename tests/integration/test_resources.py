@@ -72,7 +72,7 @@ def test_queues_are_fifo_with_the_template_attributes_and_redrive(stack):
     assert url.endswith(".fifo") and stack.settings.run_queue_url == url
     attributes = stack.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attributes["FifoQueue"] == "true"
-    assert attributes["VisibilityTimeout"] == str(run_queue["VisibilityTimeout"])
+    assert attributes["VisibilityTimeout"] == "5400"  # 6 x the default ExecutorTimeout (900 s)
     assert attributes["ContentBasedDeduplication"] == str(run_queue["ContentBasedDeduplication"]).lower()
     redrive = json.loads(attributes["RedrivePolicy"])
     dlq_logical_id = run_queue["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]

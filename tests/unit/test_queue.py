@@ -89,6 +89,14 @@ def test_a_sent_message_parses_back():
         ('{"type": "run", "schedule_id": "s1"}', "run_id is required"),
         ('{"type": "continue", "schedule_id": "s1", "run_id": "r", "segment": "x"}', "segment"),
         ('{"type": "run_now"}', "schedule_id is required"),
+        # out of bounds: permanent errors the executor dead-letters at once
+        ('{"type": "run_now", "schedule_id": ""}', "schedule_id: String should match pattern"),
+        ('{"type": "run_now", "schedule_id": "a/b"}', "schedule_id: String should match pattern"),
+        ('{"type": "run", "schedule_id": "s1", "run_id": ""}', "run_id: String should have at least 1"),
+        ('{"type": "continue", "schedule_id": "s1", "run_id": "r", "segment": 1' + "0" * 40 + "}", "segment"),
+        ('{"type": "continue", "schedule_id": "s1", "run_id": "r", "segment": 0}', "segment"),
+        ('{"type": "run_now", "schedule_id": "s1", "task_message": "a\\ud800b"}', "lone surrogate"),
+        ('{"type": "run_now", "schedule_id": "s1", "request_id": "' + "r" * 257 + '"}', "request_id"),
     ],
 )
 def test_malformed_messages_name_the_reason(body, reason):

@@ -149,9 +149,11 @@ def test_globals_set_every_setting_the_code_reads(
     executor_only = {"OPENAI_BASE_URL", "OPENAI_API_KEY_PARAMETER"}
     assert executor_only <= set(executor)
     read -= executor_only | {"OPENAI_API_KEY"}
-    # Only the API wakes the claim (a create or edit due before the next minute's invocation).
+    # The API and the executor (its scheduler tool) wake the claim for a create or edit due before the next
+    # minute's invocation; the claim itself never needs to.
     api = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
     assert api == {"CLAIM_FUNCTION_NAME": _ref("ClaimFunction")}
+    assert executor["CLAIM_FUNCTION_NAME"] == _ref("ClaimFunction")
     read -= set(api)
     missing = read - set(variables)
     assert not missing, f"Settings.from_env reads {sorted(missing)} but Globals does not set them"
@@ -287,7 +289,8 @@ def test_executor_reserved_concurrency_is_optional(template: dict[str, Any]) -> 
 def test_executor_may_use_the_sessions_bucket_and_send_continuations(template: dict[str, Any]) -> None:
     policies = _policies(template, "ExecutorFunction")
     sends = [s for s in _inline_statements(policies) if "sqs:SendMessage" in _as_list(s["Action"])]
-    assert [s["Resource"] for s in sends] == [_get_att("RunQueue", "Arn")]
+    # continuations on the run queue; a message that can never succeed straight to its dead-letter queue
+    assert [s["Resource"] for s in sends] == [_get_att("RunQueue", "Arn"), _get_att("RunDeadLetterQueue", "Arn")]
     s3 = {
         action: {_render(r) for r in _as_list(s["Resource"])}
         for s in _inline_statements(policies)
@@ -300,11 +303,14 @@ def test_executor_may_use_the_sessions_bucket_and_send_continuations(template: d
 # ----------------------------------------------------------------------------------------------- data
 
 
-def test_run_queue_visibility_is_six_times_the_longest_executor_timeout(template: dict[str, Any]) -> None:
-    longest = template["Parameters"]["ExecutorTimeout"]["MaxValue"]
-    assert longest <= 900  # the Lambda limit
+def test_run_queue_visibility_is_six_times_the_executor_timeout(template: dict[str, Any]) -> None:
+    allowed = template["Parameters"]["ExecutorTimeout"]["AllowedValues"]
+    assert max(allowed) <= 900  # the Lambda limit
+    assert template["Parameters"]["ExecutorTimeout"]["Default"] in allowed
     visibility = template["Resources"]["RunQueue"]["Properties"]["VisibilityTimeout"]
-    assert visibility >= 6 * longest
+    assert visibility == {"Fn::FindInMap": ["RunQueueVisibility", {"Ref": "ExecutorTimeout"}, "Seconds"]}
+    mapping = template["Mappings"]["RunQueueVisibility"]
+    assert {int(timeout): row["Seconds"] for timeout, row in mapping.items()} == {t: 6 * t for t in allowed}
 
 
 def test_run_queue_is_fifo_and_redrives_to_a_fifo_dead_letter_queue(template: dict[str, Any]) -> None:

@@ -223,14 +223,16 @@ def test_x_ray_writes_only_when_tracing_is_on(deployed: dict[str, Any]) -> None:
 
 
 def test_the_executor_consumes_and_continues_on_the_run_queue_only(deployed: dict[str, Any]) -> None:
-    sqs = {
-        action: [_render(r) for r in _as_list(s["Resource"])]
-        for _, s in _role_statements(deployed, "ExecutorFunctionRole")
-        for action in _as_list(s["Action"])
-        if action.startswith("sqs:")
-    }
+    sqs: dict[str, list[str]] = {}
+    for _, statement in _role_statements(deployed, "ExecutorFunctionRole"):
+        for action in _as_list(statement["Action"]):
+            if action.startswith("sqs:"):
+                sqs.setdefault(action, []).extend(_render(r) for r in _as_list(statement["Resource"]))
     event_source = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
-    assert set(sqs) == event_source | {"sqs:SendMessage"}
+    # + the back-off of a transiently failed message, and poison messages sent to the dead-letter queue
+    assert set(sqs) == event_source | {"sqs:SendMessage", "sqs:ChangeMessageVisibility"}
+    dead_letters = sqs.pop("sqs:SendMessage")
+    assert dead_letters == ["${RunQueue.Arn}", "${RunDeadLetterQueue.Arn}"], dead_letters
     assert all(resources == ["${RunQueue.Arn}"] for resources in sqs.values()), sqs
     for name in ("ClaimFunction", "ApiFunction"):
         sends = [s for _, s in _role_statements(deployed, f"{name}Role") if "sqs:SendMessage" in s["Action"]]

@@ -16,6 +16,7 @@ class Settings:
     schedules_table: str = ""
     runs_table: str = ""
     run_queue_url: str = ""
+    run_dead_letter_queue_url: str = ""  # where the executor puts a permanently bad message at once
     sessions_bucket: str = ""
     idempotency_table: str = ""  # Powertools idempotency records of the API (Idempotency-Key header)
     due_shards: int = 8  # partitions of the sparse due index; a sweep queries each in parallel

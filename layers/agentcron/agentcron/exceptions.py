@@ -88,6 +88,10 @@ class SessionNotFound(AgentcronError):
         self.session_id = session_id
 
 
+class ItemTooLarge(AgentcronError):
+    """A write would make a record exceed DynamoDB's 400 KB item limit: no retry can make it fit."""
+
+
 class ServiceUnavailable(AgentcronError):
     """An AWS service failed or refused (throttling, outage): worth retrying later, never the caller's fault."""
 

@@ -19,6 +19,7 @@ from agentcron.exceptions import MalformedMessage, QueueSendFailed
 from agentcron.models import OverlapPolicy, QueueMessage, Run, RunMessage, Schedule
 
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
+MAX_REASON = 1024  # characters of a dead-lettered message's reason attribute
 
 _MESSAGE = TypeAdapter(QueueMessage)
 _TYPES = ("run", "run_now", "continue")
@@ -32,6 +33,11 @@ def parse_message(body: str) -> QueueMessage:
         raise MalformedMessage(f"message body is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise MalformedMessage("message body must be a JSON object")
+    try:
+        # JSON may escape a lone surrogate (a \ud800 escape): no store or transcript can hold it as text.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedMessage("message body holds a lone surrogate (not valid Unicode text)") from None
     kind = data.get("type")
     if kind is None:
         raise MalformedMessage(f"type is required (one of {', '.join(_TYPES)})")
@@ -71,11 +77,44 @@ def message_group_id(schedule: Schedule, run_id: str) -> str:
 
 
 class RunQueue:
-    """Sends to the run queue. ``client`` is a boto3 SQS client."""
+    """Sends to the run queue (and, for a message that can never succeed, to its dead-letter queue).
 
-    def __init__(self, client: Any, queue_url: str) -> None:
+    ``client`` is a boto3 SQS client."""
+
+    def __init__(self, client: Any, queue_url: str, *, dead_letter_url: str = "") -> None:
         self.client = client
         self.queue_url = queue_url
+        self.dead_letter_url = dead_letter_url
+
+    def dead_letter(self, body: str, *, message_id: str, group_id: str | None, reason: str) -> None:
+        """Put a received message that can never succeed on the dead-letter queue, with ``reason``.
+
+        The de-duplication id is the SQS message id, unique per message: the message's own id could be
+        remembered by the FIFO dead-letter queue (an earlier poison message with the same id in the last five
+        minutes), and SQS would drop this one silently. ``QueueSendFailed`` when no dead-letter queue is
+        configured or the send fails: the caller then leaves the message to SQS's redrive.
+        """
+        if not self.dead_letter_url:
+            raise QueueSendFailed({message_id: "no dead-letter queue configured"})
+        try:
+            self.client.send_message(
+                QueueUrl=self.dead_letter_url,
+                MessageBody=body,
+                MessageGroupId=group_id or "dead-letters",
+                MessageDeduplicationId=message_id,
+                MessageAttributes={
+                    "reason": {"DataType": "String", "StringValue": reason[:MAX_REASON] or "unknown"},
+                    "source_message_id": {"DataType": "String", "StringValue": message_id},
+                },
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise QueueSendFailed({message_id: repr(exc)}) from exc
+
+    def retry_later(self, receipt_handle: str, seconds: int) -> None:
+        """Make a received message visible again after ``seconds`` (a transient error's back-off)."""
+        self.client.change_message_visibility(
+            QueueUrl=self.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )
 
     def send_runs(self, schedule: Schedule, runs: list[Run]) -> None:
         """One ``RunMessage`` per run of one schedule (see :meth:`send_many`)."""

@@ -4,8 +4,9 @@
   scheduler's event once a minute, each on its own thread with a real deadline (they overlap at the
   handover, as deployed), and one more for each wake the local Lambda endpoint receives;
 - the executor loop plays the SQS event source mapping: it long-polls the FIFO queue, hands the handler a
-  real SQS event, deletes what succeeded and makes the reported failures visible again (after their receive
-  count, the queue's redrive policy moves them to the dead-letter queue);
+  real SQS event, deletes what succeeded and makes the reported failures visible again (a handler that
+  raises fails the whole batch, as Lambda does); a failure received ``maxReceiveCount`` times is moved to
+  the dead-letter queue by the loop itself (see :class:`ExecutorLoop` for why not by moto's redrive);
 - the watcher prints each run as it moves through its states.
 """
 
@@ -105,11 +106,23 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
 
 
 class ExecutorLoop(threading.Thread):
+    """The SQS event source mapping of the executor, locally.
+
+    Redrive: moto moves a message to a FIFO dead-letter queue with its de-duplication id and drops it when
+    the dead-letter queue holds a message with the same id sent within five minutes (two run-now messages
+    sent with one fixed de-duplication id, the first already dead-lettered): the message then left both
+    queues. Real SQS keeps it. So the loop moves a message that failed its last allowed receive itself,
+    with its message id as the de-duplication id, before moto's redrive would.
+    """
+
     def __init__(self, sqs: Any, queue_url: str, queue_arn: str, region: str, stop: threading.Event,
-                 on_error: Callable[[str], None], name: str = "executor") -> None:
+                 on_error: Callable[[str], None], name: str = "executor",
+                 retry_seconds: int = FAILED_MESSAGE_RETRY_SECONDS) -> None:
         super().__init__(name=name, daemon=True)
         self.sqs, self.queue_url, self.queue_arn, self.region = sqs, queue_url, queue_arn, region
         self.stop_event, self.on_error = stop, on_error
+        self.retry_seconds = retry_seconds
+        self._redrive: tuple[str, int] | None = None
 
     def run(self) -> None:
         handler = load_handler("executor").lambda_handler
@@ -119,6 +132,18 @@ class ExecutorLoop(threading.Thread):
             except Exception as exc:
                 self.on_error(f"executor loop: {describe(exc)}")
                 self.stop_event.wait(1)
+
+    def redrive(self) -> tuple[str, int] | None:
+        """The dead-letter queue's URL and maxReceiveCount of the run queue (None: no redrive policy)."""
+        if self._redrive is None:
+            attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["RedrivePolicy"])
+            policy = json.loads(attributes.get("Attributes", {}).get("RedrivePolicy") or "{}")
+            if not policy:
+                return None
+            name = str(policy["deadLetterTargetArn"]).rsplit(":", 1)[-1]
+            url = self.sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            self._redrive = (url, int(policy["maxReceiveCount"]))
+        return self._redrive
 
     def _poll_once(self, handler: Callable[..., Any]) -> None:
         received = self.sqs.receive_message(
@@ -130,21 +155,41 @@ class ExecutorLoop(threading.Thread):
         if not received:
             return
         context = LambdaContext("ExecutorFunction", 900, time.monotonic)
-        response = handler(sqs_event(received, self.queue_arn, self.region), context) or {}
-        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        try:
+            response = handler(sqs_event(received, self.queue_arn, self.region), context) or {}
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        except Exception as exc:  # a function error: the whole batch comes back, as with Lambda
+            self.on_error(f"executor invocation failed: {exc!r}")
+            failed = {m["MessageId"] for m in received}
         done = [m for m in received if m["MessageId"] not in failed]
         if done:
             self.sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
+        redrive = self.redrive() if failed else None
         for m in received:
-            if m["MessageId"] in failed:
+            if m["MessageId"] not in failed:
+                continue
+            count = int(m.get("Attributes", {}).get("ApproximateReceiveCount") or 1)
+            if redrive is not None and count >= redrive[1]:
+                self._dead_letter(m, redrive[0])
+            else:
                 self.sqs.change_message_visibility(
-                    QueueUrl=self.queue_url,
-                    ReceiptHandle=m["ReceiptHandle"],
-                    VisibilityTimeout=FAILED_MESSAGE_RETRY_SECONDS,
+                    QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=self.retry_seconds
                 )
+
+    def _dead_letter(self, message: dict[str, Any], dead_letter_url: str) -> None:
+        """Move a message to the dead-letter queue: sent first, then deleted (a crash between leaves a copy
+        in both queues, never in neither)."""
+        attributes = message.get("Attributes", {})
+        self.sqs.send_message(
+            QueueUrl=dead_letter_url,
+            MessageBody=message["Body"],
+            MessageGroupId=attributes.get("MessageGroupId") or "dead-letters",
+            MessageDeduplicationId=message["MessageId"],
+        )
+        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 class RunWatcher(threading.Thread):

@@ -140,6 +140,9 @@ class Resolver:
             if key == "Fn::Select":
                 index, items = arg
                 return self.resolve(items)[int(self.resolve(index))]
+            if key == "Fn::FindInMap":
+                mapping, top, second = (str(self.resolve(v)) for v in arg)
+                return self.template["Mappings"][mapping][top][second]
             if key == "Fn::Split":
                 sep, text = arg
                 return str(self.resolve(text)).split(sep)

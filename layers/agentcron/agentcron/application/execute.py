@@ -25,9 +25,12 @@ Failure contract (what the executor Lambda relies on):
   the run ``failed`` with the reason on the run and a visible "Scheduled run failed: ..." message in the
   session. A run is never left open because the agent misbehaved.
 - Anything that goes wrong *before the outcome is recorded* outside the agent (S3 or DynamoDB unavailable, an
-  unknown schedule on run-now) raises: the message is not acknowledged, SQS redelivers it, and after the
-  queue's receive count it lands in the dead-letter queue. A redelivery of a run that did finish is a no-op;
-  an outcome saved in the session but not yet on the run is recorded by the retry, without a model call.
+  unknown schedule on run-now) raises. The executor handler decides: a permanent error (an unknown schedule,
+  an invalid request) is dead-lettered at once and acknowledged; a transient one is not acknowledged, SQS
+  redelivers it, and after the queue's receive count it lands in the dead-letter queue. A redelivery of a run
+  that did finish is a no-op; an outcome saved in the session but not yet on the run is recorded by the
+  retry, without a model call. An outcome too large for the run's record ends the run ``failed``
+  (``application.runs.finish_run``).
 
 Inside one invocation (:class:`SessionRun`): One run's agent work in one invocation: session, tools, the loop, and what its result means for the run.
 
@@ -316,6 +319,8 @@ class SessionRun:
         )
         if finished is None:
             return IGNORED, f"run was already terminal; {status.value} not recorded"
+        if finished.status is not status:  # recorded otherwise (an outcome too large for the record)
+            return finished.status.value, finished.outcome_reason
         return status.value, reason
 
 

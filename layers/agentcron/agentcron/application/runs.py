@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING
 from agentcron.application.access import check_visible, check_writable
 from agentcron.domain.access import Caller
 from agentcron.domain.planner import timing_of
-from agentcron.domain.runs import FAILURE_STATUSES
+from agentcron.domain.runs import FAILURE_STATUSES, MAX_ANSWER_BYTES, MAX_REASON_BYTES, bounded_text
+from agentcron.domain.schedule import MAX_PROMPT
 from agentcron.exceptions import (
     InvalidInput,
+    ItemTooLarge,
     OverlapBlocked,
     QueueSendFailed,
     RunNotFound,
@@ -48,6 +50,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_BACKFILL_SLOTS = 1000
+TOO_LARGE_REASON = (
+    "the run's outcome did not fit its record (DynamoDB's 400 KB item limit); the session holds the outcome"
+)
 CANCEL_REASON = "cancelled by request"
 _TICK = timedelta(microseconds=1)  # [start, end) as the strictly-after search needs it
 
@@ -130,6 +135,9 @@ def run_now(
     ``send`` False records only (the executor runs a ``run_now`` message's run in place). ``chain``: the
     schedules whose runs led to this one (the scheduler tool's chain limit reads it back).
     """
+    if task_message is not None and len(task_message) > MAX_PROMPT:
+        # Every entry point (API, run queue, scheduler tool) comes here: the run record stays far from 400 KB.
+        raise InvalidInput(f"task_message must be at most {MAX_PROMPT} characters", field="task_message")
     schedule = require_schedule(services, schedule_id, caller, write=True)
     claimed_at = services.clock()
     requested_at = requested_at or claimed_at
@@ -274,23 +282,46 @@ def finish_run(
     ``expected``: the run as the caller knows it owns it (the executor: running, its attempt), so the store
     need not read it first; ``session_id`` binds the run's transcript in the same write (None: it has none).
 
+    ``final_answer`` and ``reason`` are stored bounded (``domain.runs.bounded_text``: the head and a note; the
+    whole text is in the transcript). A write DynamoDB refuses as too large for the item ends the run
+    ``failed`` with ``TOO_LARGE_REASON`` instead of leaving it open.
+
     What follows a recorded end, for every caller alike (executor, claim's outbox and reaper, cancel): the
     auto-pause check after a failure, then ``services.on_run_finished`` (metrics, the Run Finished event),
     then the schedule's ``notify`` targets (:mod:`agentcron.application.notify`).
     Neither can undo or fail the transition: their errors are logged.
     """
-    finished = services.store.finish_run(
-        schedule_id,
-        run_id,
-        status,
-        now or services.clock(),
-        reason=reason,
-        usage=usage,
-        final_answer=final_answer,
-        if_lease_expired=if_lease_expired,
-        session_id=session_id,
-        expected=expected,
-    )
+    now = now or services.clock()
+    reason = bounded_text(reason, MAX_REASON_BYTES)
+    final_answer = bounded_text(final_answer, MAX_ANSWER_BYTES)
+    try:
+        finished = services.store.finish_run(
+            schedule_id,
+            run_id,
+            status,
+            now,
+            reason=reason,
+            usage=usage,
+            final_answer=final_answer,
+            if_lease_expired=if_lease_expired,
+            session_id=session_id,
+            expected=expected,
+        )
+    except ItemTooLarge:
+        # Whatever made the record too big (an old oversized task), the run still ends: failed, no answer.
+        logger.exception("run %s/%s: outcome too large for its record; recorded as failed", schedule_id, run_id)
+        status, reason, final_answer = RunStatus.failed, TOO_LARGE_REASON, None
+        finished = services.store.finish_run(
+            schedule_id,
+            run_id,
+            status,
+            now,
+            reason=reason,
+            usage=usage,
+            if_lease_expired=if_lease_expired,
+            session_id=session_id,
+            expected=expected,
+        )
     if finished is None:
         return None
     if status in FAILURE_STATUSES:

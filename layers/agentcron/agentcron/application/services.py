@@ -60,7 +60,11 @@ class Services:
         return cls(
             settings=settings,
             store=Store.from_settings(settings, dynamodb),
-            queue=RunQueue(sqs or boto3.client("sqs"), settings.run_queue_url),
+            queue=RunQueue(
+                sqs or boto3.client("sqs"),
+                settings.run_queue_url,
+                dead_letter_url=settings.run_dead_letter_queue_url,
+            ),
             sessions=SessionStore(
                 s3 or boto3.client("s3"),
                 settings.sessions_bucket,

@@ -39,6 +39,25 @@ TERMINAL_STATUSES = frozenset(s for s in RunStatus if s.is_terminal)
 OPEN_STATUSES = frozenset(s for s in RunStatus if not s.is_terminal)
 
 FAILURE_STATUSES = frozenset({RunStatus.failed, RunStatus.timed_out, RunStatus.cancelled})
+
+# A run record holds at most this much of the final answer and the outcome reason (UTF-8 bytes): with the
+# capped task (32 KB) it stays far below DynamoDB's 400 KB item. The whole answer stays in the transcript.
+MAX_ANSWER_BYTES = 64 * 1024
+MAX_REASON_BYTES = 4 * 1024
+TRUNCATED_MARK = "\n\n[truncated: {kept} of {total} bytes kept; the whole text is in the run's session]"
+
+
+def bounded_text(text: str | None, limit: int) -> str | None:
+    """``text`` if its UTF-8 form fits ``limit`` bytes, else its head (whole characters) and a note saying
+    how much was kept: the record says it was truncated, the reader knows where the rest is."""
+    if text is None:
+        return None
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return text
+    note_room = len(TRUNCATED_MARK.format(kept=limit, total=len(data)).encode("utf-8"))
+    head = data[: max(0, limit - note_room)].decode("utf-8", "ignore")
+    return head + TRUNCATED_MARK.format(kept=len(head.encode("utf-8", "surrogatepass")), total=len(data))
 """Terminal statuses that count as failures (and towards ``max_consecutive_failures``)."""
 
 TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {

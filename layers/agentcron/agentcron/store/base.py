@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from botocore.exceptions import ClientError
 
-from agentcron.exceptions import ServiceUnavailable
+from agentcron.exceptions import ItemTooLarge, ServiceUnavailable
 from agentcron.store.codec import decode_cursor, encode_cursor, epoch_ms, epoch_seconds, serialize, shard_of
 
 if TYPE_CHECKING:
@@ -31,6 +31,16 @@ def error_code(exc: ClientError) -> str:
 def condition_failed(exc: ClientError) -> bool:
     """True when a conditional write's condition did not hold (the loser of a race, a stale version)."""
     return error_code(exc) == "ConditionalCheckFailedException"
+
+
+def too_large(exc: ClientError) -> bool:
+    """True for DynamoDB's "Item size has exceeded the maximum allowed size" (on its own or as the reason
+    a transaction was cancelled)."""
+    reasons = [exc.response.get("Error") or {}, *(exc.response.get("CancellationReasons") or [])]
+    return any(
+        (r or {}).get("Code") == "ValidationException" and "size" in str((r or {}).get("Message", "")).lower()
+        for r in reasons
+    )
 
 
 def cancellation_codes(exc: ClientError, count: int) -> list[str]:
@@ -94,6 +104,8 @@ class StoreBase:
             self.client.transact_write_items(TransactItems=items)
             return None
         except ClientError as exc:
+            if too_large(exc):
+                raise ItemTooLarge(str(exc)) from exc
             if error_code(exc) != "TransactionCanceledException":
                 raise
             return cancellation_codes(exc, len(items))
