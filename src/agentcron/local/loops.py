@@ -159,7 +159,7 @@ class ExecutorLoop(threading.Thread):
             response = handler(sqs_event(received, self.queue_arn, self.region), context) or {}
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         except Exception as exc:  # a function error: the whole batch comes back, as with Lambda
-            self.on_error(f"executor invocation failed: {exc!r}")
+            self.on_error(f"executor invocation failed: {describe(exc)}")
             failed = {m["MessageId"] for m in received}
         done = [m for m in received if m["MessageId"] not in failed]
         if done:
