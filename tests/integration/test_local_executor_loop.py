@@ -73,7 +73,7 @@ def test_a_handler_that_raises_fails_the_whole_batch_and_its_messages_come_back(
         raise RuntimeError("boom")
 
     loop._poll_once(crash)
-    assert errors == ["executor invocation failed: RuntimeError('boom')"]
+    assert errors == ["executor invocation failed: RuntimeError: boom"]
     # visible again at once (retry_seconds=0), not in flight for the queue's visibility timeout
     assert _counts(stack, "RunQueue") == (1, 0)
     seen: list[str] = []
