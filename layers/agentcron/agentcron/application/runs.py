@@ -294,8 +294,9 @@ def finish_run(
     now = now or services.clock()
     reason = bounded_text(reason, MAX_REASON_BYTES)
     final_answer = bounded_text(final_answer, MAX_ANSWER_BYTES)
-    try:
-        finished = services.store.finish_run(
+
+    def record(status: RunStatus, reason: str | None, final_answer: str | None) -> Run | None:
+        return services.store.finish_run(
             schedule_id,
             run_id,
             status,
@@ -307,21 +308,14 @@ def finish_run(
             session_id=session_id,
             expected=expected,
         )
+
+    try:
+        finished = record(status, reason, final_answer)
     except ItemTooLarge:
         # Whatever made the record too big (an old oversized task), the run still ends: failed, no answer.
         logger.exception("run %s/%s: outcome too large for its record; recorded as failed", schedule_id, run_id)
-        status, reason, final_answer = RunStatus.failed, TOO_LARGE_REASON, None
-        finished = services.store.finish_run(
-            schedule_id,
-            run_id,
-            status,
-            now,
-            reason=reason,
-            usage=usage,
-            if_lease_expired=if_lease_expired,
-            session_id=session_id,
-            expected=expected,
-        )
+        status, reason = RunStatus.failed, TOO_LARGE_REASON
+        finished = record(status, reason, None)
     if finished is None:
         return None
     if status in FAILURE_STATUSES:
