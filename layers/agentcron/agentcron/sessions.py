@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import zlib
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from agentcron.models import Session
+if TYPE_CHECKING:
+    from agentcron.domain.sessions import Session
 
 SESSION_PREFIX = "sessions/"
 PARTITION_PREFIX = "~session:"
@@ -134,6 +135,9 @@ class SessionStore:
 
     def load(self, session_id: str) -> Session | None:
         """The stored session, or None when there is none; other errors propagate."""
+        # Imported here: only the executor reads transcripts; the claim and the API never build the model.
+        from agentcron.domain.sessions import Session
+
         item = self._item(session_id)
         if item is not None and "body" in item:
             return Session.model_validate_json(zlib.decompress(item["body"]["B"]))

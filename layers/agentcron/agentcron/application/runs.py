@@ -41,11 +41,11 @@ from agentcron.models import (
     iso,
     to_utc,
 )
-from agentcron.domain.jobs import Job
 from agentcron.queue import run_message
 
 if TYPE_CHECKING:
     from agentcron.application.services import Services
+    from agentcron.domain.jobs import Job
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from agentcron.domain.values import DomainModel, to_utc
 
@@ -28,6 +28,9 @@ class JobStatus(StrEnum):
 
 class Job(DomainModel):
     """One job: what it does (``kind`` on ``schedule_id``), how far it got, where it goes on."""
+
+    # Built on first use, not at import: every claim sweep looks for pending jobs, but there rarely is one.
+    model_config = ConfigDict(defer_build=True)
 
     job_id: str
     kind: JobKind

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agentcron.agent.tools.base import Tool, ToolBox, as_text, schema_of
 from agentcron.agent.tools.clock import CurrentTime
 from agentcron.agent.tools.http_fetch import Fetcher, HttpFetch
-from agentcron.agent.tools.scheduler import Scheduler, SchedulerScope
 from agentcron.domain.access import DEFAULT_PROJECT
 from agentcron.exceptions import AgentcronError
 from agentcron.clock import utcnow
@@ -77,6 +76,9 @@ def build_tools(names: list[str] | None, context: ToolContext) -> ToolBox:
         elif name == "http_fetch":
             tools.append(HttpFetch(context.fetcher))
         elif name == "scheduler" and context.services is not None:
+            # Imported here: it reaches the schedule use cases, which a run without it never needs.
+            from agentcron.agent.tools.scheduler import Scheduler, SchedulerScope
+
             scope = SchedulerScope.for_run(context, context.services.settings, DEFAULT_TOOLS)
             tools.append(Scheduler(context.services, scope))
     return ToolBox(tools)
@@ -94,3 +96,12 @@ __all__ = [
     "schema_of",
     "unknown_tools",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``Scheduler`` and ``SchedulerScope``, importable from here as before, loaded on first use."""
+    if name in ("Scheduler", "SchedulerScope"):
+        from agentcron.agent.tools import scheduler
+
+        return getattr(scheduler, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
