@@ -32,7 +32,6 @@ from agentcron.domain.policies import YEAR_SECONDS
 from agentcron.domain.notify import MAX_TARGETS, PARAMETER_NAME, TOPIC_ARN, WEBHOOK_URL
 from agentcron.domain.schedule import LIMIT_MAX, MAX_JITTER_SECONDS, MAX_RUNS_LIMIT
 from agentcron.domain.triggers import MAX_EVERY_SECONDS
-from agentcron.agent.registry import MODEL_PATTERN
 from agentcron.domain.access import PROJECT_ID_PATTERN
 from agentcron.domain.values import NOT_BLANK_PATTERN
 from agentcron.models import SCHEDULE_ID_PATTERN
@@ -110,7 +109,6 @@ BOUNDS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "RetryPolicy": {"max_attempts": {"minimum": 1, "maximum": 10}},
     "RunLimits": {name: {"minimum": 1, "maximum": high} for name, high in LIMIT_MAX.items()},
-    "RunConfig": {"model": {"pattern": MODEL_PATTERN}},
     "BackfillRequest": {"start_at": {"pattern": INSTANT_PATTERN}, "end_at": {"pattern": INSTANT_PATTERN}},
 }
 SPEC_INSTANTS = ("start_at", "end_at", "expires_at")
@@ -160,6 +158,13 @@ def _write_bounds(schemas: dict[str, Any]) -> None:
             _bound(spec[name], {"pattern": INSTANT_PATTERN})
     if "max_consecutive_failures" in spec:
         _bound(spec["max_consecutive_failures"], {"minimum": 1})
+    # The agent package's names are imported here, when the document is built: a request that never asks for
+    # it never loads the agent runtime (the API's cold start).
+    model = schemas.get("RunConfig", {}).get("properties", {}).get("model")
+    if model is not None:
+        from agentcron.agent.registry import MODEL_PATTERN
+
+        _bound(model, {"pattern": MODEL_PATTERN})
     tools = schemas.get("RunConfig", {}).get("properties", {}).get("tools")
     if tools is not None:
         from agentcron.agent.tools import TOOL_NAMES

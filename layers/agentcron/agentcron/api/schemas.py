@@ -24,6 +24,14 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class _Later(_Body):
+    """The body of a route outside the schedule resource's own reads and writes (previews, runs, run-now,
+    backfill): built on its first use, not at import, so a cold start builds only what an ordinary request
+    (a schedule listed, read or written) needs."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 # --------------------------------------------------------------------------- schedules
 
 
@@ -56,7 +64,7 @@ class PauseRequest(_Body):
     )
 
 
-class JitterWindow(_Body):
+class JitterWindow(_Later):
     """When a slot may fire: ``[start, end]`` = ``[slot, slot + jitter_seconds]``; ``fire_at`` is the exact
     instant for a stored schedule (its delay derives from its id and the slot), null for a preview."""
 
@@ -65,14 +73,14 @@ class JitterWindow(_Body):
     fire_at: datetime | None = None
 
 
-class ExcludedSlot(_Body):
+class ExcludedSlot(_Later):
     """A slot ``exclude`` left out, and which item did it (``exclude[0] 2026-12-25 (Christmas)``)."""
 
     at: datetime
     reason: str
 
 
-class FireTimes(_Body):
+class FireTimes(_Later):
     """The next fire instants (UTC) of a schedule, or of an unsaved spec for a preview.
 
     ``fire_times`` are the nominal slots (run ids derive from them). The other keys are null unless the
@@ -115,7 +123,7 @@ class FireTimes(_Body):
 # --------------------------------------------------------------------------- runs
 
 
-class RunNowRequest(_Body):
+class RunNowRequest(_Later):
     """Start a run at once, whatever ``enabled`` says.
 
     ``overlap_policy`` overrides the schedule's for this run only: ``allow`` lets it run beside active runs,
@@ -129,7 +137,7 @@ class RunNowRequest(_Body):
     overlap_policy: OverlapPolicy | None = None
 
 
-class RunNowResponse(_Body):
+class RunNowResponse(_Later):
     schedule_id: str
     run_id: str
     enqueued_at: datetime
@@ -140,7 +148,7 @@ class RunNowResponse(_Body):
     )
 
 
-class BackfillRequest(_Body):
+class BackfillRequest(_Later):
     """Run every slot of the trigger in ``[start_at, end_at)`` (both in the past, at most 1000 slots)."""
 
     start_at: datetime
@@ -152,7 +160,7 @@ class BackfillRequest(_Body):
         return check_instant(info.field_name, v)
 
 
-class BackfillResponse(_Body):
+class BackfillResponse(_Later):
     schedule_id: str
     created: list[str] = Field(description="Run ids recorded and queued by this request.")
     existing: list[str] = Field(description="Run ids of slots that already had a run: not run again.")
@@ -163,7 +171,7 @@ class BackfillResponse(_Body):
     )
 
 
-class RunList(_Body):
+class RunList(_Later):
     schedule_id: str
     runs: list[Run]
     next_cursor: str | None = None

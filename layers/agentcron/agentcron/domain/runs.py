@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import Field, field_validator
 
 from agentcron.domain.access import DEFAULT_PROJECT
-from agentcron.domain.values import DomainModel, to_utc
+from agentcron.domain.values import DomainModel, new_list, to_utc
 
 class RunStatus(StrEnum):
     queued = "queued"
@@ -137,7 +137,7 @@ class Run(DomainModel):
     created_by: str | None = None  # run-now, backfill: the principal id, or the run id of an agent
     cancelled_by: str | None = None
     # Schedules whose runs started this one through the scheduler tool, oldest first (the chain limit).
-    started_by_chain: list[str] = Field(default_factory=list)
+    started_by_chain: list[str] = Field(default_factory=new_list)
 
     @field_validator("scheduled_for", "claimed_at", "started_at", "completed_at", "lease_until")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -67,6 +68,12 @@ def check_range(field: str, value: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{field} must be between {low} and {high}")
     return value
+
+
+def new_list() -> list[Any]:
+    """An empty list: the ``default_factory`` of list fields. Pydantic reads a factory's signature when it
+    builds a model, and the builtin ``list``'s costs a tokenizer compile (milliseconds of every cold start)."""
+    return []
 
 
 class DomainModel(BaseModel):

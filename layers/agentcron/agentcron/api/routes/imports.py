@@ -21,7 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentcron.api.dependencies import CallerDep, ServicesDep
 from agentcron.api.errors import ApiError
 from agentcron.api.routes.common import reply, responses
-from agentcron.application import imports as use_cases
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024  # below Lambda's 6 MB request payload
 IMPORT_PATH = "/imports"
@@ -33,7 +32,7 @@ class StoreFile(BaseModel):
     """The original system's store file as it is: each entry is read leniently (its shorthands and legacy
     fields are the original's), and every problem is reported by entry id and field."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)  # built on first use: see schemas._Later
 
     version: int | None = Field(default=None, description="The file's format version (4 in current files).")
     updated_at: str | None = Field(default=None, description="When the original last rewrote it.")
@@ -46,6 +45,8 @@ class StoreFile(BaseModel):
 
 
 class ImportReportView(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: see schemas._Later
+
     dry_run: bool
     created: list[str] = Field(description="Schedule ids created (or that would be, with dry_run).")
     updated: list[str] = Field(description="Schedule ids whose spec or run history changed.")
@@ -73,6 +74,8 @@ def import_store(
     caller: CallerDep,
     dry_run: Annotated[bool, Query(description="Report only; write nothing.")] = False,
 ) -> Response[ImportReportView]:
+    from agentcron.application import imports as use_cases  # only this route reads the original's file
+
     data = store_file.model_dump(exclude_none=True)
     try:
         report = use_cases.import_store(services, caller, data, dry_run=dry_run)

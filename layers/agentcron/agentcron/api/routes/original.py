@@ -38,7 +38,6 @@ from agentcron.application import Services
 from agentcron.application import runs as run_cases
 from agentcron.application import schedules as schedule_cases
 from agentcron.application import sessions as session_cases
-from agentcron.domain.original import original_run, original_schedule
 from agentcron.domain.schedule import imported
 from agentcron.domain.validation import field_errors
 from agentcron.domain.values import iso
@@ -99,7 +98,15 @@ def _read(services: Services, body: Any) -> dict[str, Any]:
 
 
 def _schedule(services: Services, schedule: Any) -> dict[str, Any]:
-    return original_schedule(schedule, model_provider=_provider(services))
+    return _original().original_schedule(schedule, model_provider=_provider(services))
+
+
+def _original() -> Any:
+    """The original's shapes (:mod:`agentcron.domain.original`), loaded by the first request of this API:
+    no other route needs them, so a cold start does not import them."""
+    from agentcron.domain import original
+
+    return original
 
 
 def _limit(raw: str | None) -> int:
@@ -164,7 +171,8 @@ def v1_run_now(schedule_id: str, services: ServicesDep, caller: CallerDep, body:
     if task is not None and not isinstance(task, str):
         raise InvalidInput("task_message must be a string")
     run = run_cases.run_now(services, caller, _check_id(schedule_id), request_id=None, task_message=task)
-    body = {"schedule_id": schedule_id, "run_id": run.run_id, "enqueued_at": original_run(run)["claimed_at"]}
+    enqueued_at = _original().original_run(run)["claimed_at"]
+    body = {"schedule_id": schedule_id, "run_id": run.run_id, "enqueued_at": enqueued_at}
     return _answer(HTTPStatus.ACCEPTED, body)
 
 
@@ -172,7 +180,8 @@ def v1_run_now(schedule_id: str, services: ServicesDep, caller: CallerDep, body:
 @_original_errors
 def v1_list_runs(schedule_id: str, services: ServicesDep, caller: CallerDep, query: QueryDep):
     found, _ = run_cases.list_runs(services, caller, _check_id(schedule_id), limit=_limit(query.get("limit")))
-    return _answer(HTTPStatus.OK, {"schedule_id": schedule_id, "runs": [original_run(r) for r in found]})
+    runs = [_original().original_run(r) for r in found]
+    return _answer(HTTPStatus.OK, {"schedule_id": schedule_id, "runs": runs})
 
 
 @router.get(f"{PREFIX}/schedules/<schedule_id>/sessions", include_in_schema=False)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from agentcron.api.dependencies import CallerDep, ServicesDep
 from agentcron.api.errors import ApiError
@@ -24,6 +24,8 @@ router = APIGatewayHttpRouter()
 
 
 class SessionLinkView(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: see schemas._Later
+
     session_id: str
     url: str = Field(description="A pre-signed S3 GET URL of the session's JSON.")
     size_bytes: int
@@ -58,6 +60,8 @@ def get_session(session_id: str, services: ServicesDep, caller: CallerDep):  # S
 
 
 class SessionSummaryView(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: see schemas._Later
+
     session_id: str
     run_id: str
     title: str
@@ -69,6 +73,8 @@ class SessionSummaryView(BaseModel):
 
 
 class SessionList(BaseModel):
+    model_config = ConfigDict(defer_build=True)  # built on first use: see schemas._Later
+
     schedule_id: str
     sessions: list[SessionSummaryView]
     next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page.")
