@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from agentcron.store.base import batch_delete
+
 if TYPE_CHECKING:
     from agentcron.domain.sessions import Session
 
@@ -29,7 +31,6 @@ PARTITION_PREFIX = "~session:"
 INLINE_BYTES = 8 * 1024  # compressed; past this an S3 PUT costs less than the write units
 INLINE_MAX_JSON_BYTES = 512 * 1024  # and never a transcript large enough to be served as a link
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
-_BATCH_WRITE = 25
 
 
 class SessionStore:
@@ -111,19 +112,7 @@ class SessionStore:
         objects, 1000 a request; errors propagate."""
         ids = sorted(set(session_ids))
         if self._dynamodb is not None:
-            for start in range(0, len(ids), _BATCH_WRITE):
-                pending = {
-                    self._table: [
-                        {"DeleteRequest": {"Key": self.item_key(session_id)}}
-                        for session_id in ids[start : start + _BATCH_WRITE]
-                    ]
-                }
-                for _ in range(5):
-                    pending = self._dynamodb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                    if not pending:
-                        break
-                if pending:
-                    raise RuntimeError("transcript items not deleted; retry the delete")
+            batch_delete(self._dynamodb, self._table, [self.item_key(session_id) for session_id in ids])
         keys = [self.key(session_id) for session_id in ids]
         for start in range(0, len(keys), 1000):
             objects = [{"Key": key} for key in keys[start : start + 1000]]

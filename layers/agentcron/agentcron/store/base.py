@@ -33,6 +33,23 @@ def condition_failed(exc: ClientError) -> bool:
     return error_code(exc) == "ConditionalCheckFailedException"
 
 
+def batch_delete(client: Any, table: str, keys: list[dict[str, Any]]) -> None:
+    """Delete every key, 25 a request; unprocessed ones are retried with backoff, and any still left after
+    ``BATCH_DELETE_ROUNDS`` raise ``ServiceUnavailable`` (a delete never reports success while items remain)."""
+    for start in range(0, len(keys), BATCH_WRITE_LIMIT):
+        requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH_WRITE_LIMIT]]
+        pending = {table: requests}
+        for attempt in range(BATCH_DELETE_ROUNDS):
+            if attempt:
+                time.sleep(min(2.0, 0.05 * 2**attempt))  # DynamoDB asks for backoff on unprocessed items
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+        if pending:
+            left = sum(len(requests) for requests in pending.values())
+            raise ServiceUnavailable(f"{left} item(s) of {table} could not be deleted; retry the delete")
+
+
 def too_large(exc: ClientError) -> bool:
     """True for DynamoDB's "Item size has exceeded the maximum allowed size" (on its own or as the reason
     a transaction was cancelled)."""
@@ -193,21 +210,7 @@ class StoreBase:
         return found
 
     def _batch_delete(self, table: str, keys: list[dict[str, Any]]) -> None:
-        """Delete every key; unprocessed ones are retried with backoff, and any still left after
-        ``BATCH_DELETE_ROUNDS`` raise ``ServiceUnavailable`` (a delete never reports success while items remain)."""
-        for start in range(0, len(keys), BATCH_WRITE_LIMIT):
-            requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH_WRITE_LIMIT]]
-            pending = {table: requests}
-            for attempt in range(BATCH_DELETE_ROUNDS):
-                if attempt:
-                    time.sleep(min(2.0, 0.05 * 2**attempt))  # DynamoDB asks for backoff on unprocessed items
-                response = self.client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-            if pending:
-                left = sum(len(requests) for requests in pending.values())
-                raise ServiceUnavailable(f"{left} item(s) of {table} could not be deleted; retry the delete")
+        batch_delete(self.client, table, keys)
 
     # ------------------------------------------------------------------ run record attributes
 

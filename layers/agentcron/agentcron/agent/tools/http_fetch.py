@@ -23,8 +23,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urljoin, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from pydantic import BaseModel, Field
 
@@ -45,6 +45,9 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml")
 _CHUNK = 16 * 1024
 WATCH_SECONDS = 0.2  # how often the watchdog asks whether the run's cancel was requested
+
+
+T = TypeVar("T")
 
 
 def _never() -> bool:
@@ -171,63 +174,52 @@ class Fetcher:
             raise AddressRefused("only https URLs are posted to")
         if parts.username or parts.password:
             raise AddressRefused("URLs with credentials are not posted to")
-        host, port = parts.hostname or "", parts.port or 443
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        last_error: Exception | None = None
         deadline = _Deadline(self.clock() + self.timeout_seconds, self.timeout_seconds, _never)
-        for address in checked_addresses(host, port, self.resolver):
-            remaining = deadline.at - self.clock()
-            if remaining <= 0:
-                break
-            connection = self._connection("https", host, port, address, remaining)
-            with self._watchdog(connection, deadline):  # one deadline for the whole post, as for a fetch
-                try:
-                    connection.request("POST", target, body=body, headers={**headers, "Connection": "close"})
-                    response = connection.getresponse()
-                    response.read(_CHUNK)
-                    return response.status
-                except (OSError, http.client.HTTPException) as exc:
-                    last_error = exc
-                finally:
-                    connection.close()
-            if deadline.reason:
-                raise deadline.failure()
-        if last_error is None:
-            raise deadline.failure()
-        raise FetchFailed(f"{host}: {last_error}")
+
+        def exchange(connection: Any) -> int:
+            connection.request("POST", _target(parts), body=body, headers={**headers, "Connection": "close"})
+            response = connection.getresponse()
+            response.read(_CHUNK)
+            return response.status
+
+        return self._exchange("https", parts.hostname or "", parts.port or 443, deadline, exchange)
 
     def _get(self, url: str, max_bytes: int, deadline: _Deadline) -> tuple[int, dict[str, str], bytes, bool]:
         try:
             parts = urlsplit(url)
-            parts.port  # noqa: B018 - a malformed port raises here, as a malformed host does above
+            port = parts.port or (443 if parts.scheme == "https" else 80)  # a malformed port raises here
         except ValueError as exc:
             raise FetchFailed(f"not a valid URL: {exc}") from None
         if parts.scheme not in ("http", "https"):
             raise AddressRefused(f"only http and https URLs are fetched, not {parts.scheme or 'no scheme'!r}")
         if parts.username or parts.password:
             raise AddressRefused("URLs with credentials are not fetched")
-        try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise FetchFailed(f"invalid port in {url}") from None
-        host = parts.hostname or ""
-        addresses = checked_addresses(host, port, self.resolver)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+        def exchange(connection: Any) -> tuple[int, dict[str, str], bytes, bool]:
+            connection.request("GET", _target(parts), headers=_HEADERS)
+            response = connection.getresponse()
+            headers = {k.lower(): v for k, v in response.getheaders()}
+            body, truncated = self._read(response, max_bytes, deadline)
+            return response.status, headers, body, truncated
+
+        return self._exchange(parts.scheme, parts.hostname or "", port, deadline, exchange)
+
+    def _exchange(
+        self, scheme: str, host: str, port: int, deadline: _Deadline, exchange: Callable[[Any], T]
+    ) -> T:
+        """``exchange`` with the first of ``host``'s checked addresses that answers, all within ``deadline``
+        (a watchdog shuts the socket at the deadline or on a cancel request)."""
         last_error: Exception | None = None
-        for address in addresses:
+        for address in checked_addresses(host, port, self.resolver):
             if deadline.cancelled():
                 raise FetchFailed(_CANCELLED)
             remaining = deadline.at - self.clock()
             if remaining <= 0:
                 break
-            connection = self._connection(parts.scheme, host, port, address, remaining)
+            connection = self._connection(scheme, host, port, address, remaining)
             with self._watchdog(connection, deadline):
                 try:
-                    connection.request("GET", target, headers=_HEADERS)
-                    response = connection.getresponse()
-                    headers = {k.lower(): v for k, v in response.getheaders()}
-                    body, truncated = self._read(response, max_bytes, deadline)
-                    return response.status, headers, body, truncated
+                    return exchange(connection)
                 except (OSError, http.client.HTTPException) as exc:
                     last_error = exc
                 finally:
@@ -305,6 +297,11 @@ _HEADERS = {
     "Accept-Encoding": "identity",
     "Connection": "close",
 }
+
+
+def _target(parts: SplitResult) -> str:
+    """The request target of a URL: its path (``/`` when empty) and query."""
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def _charset(content_type: str) -> str:
