@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agentcron.application.claim import sweep
-from agentcron.models import RunStatus, ScheduleSpec, slot_run_id
+from agentcron.application.runs import run_now
+from agentcron.domain.access import SYSTEM
+from agentcron.models import OverlapPolicy, RunStatus, ScheduleSpec, slot_run_id
 from agentcron.store.runs import RunsMixin
 
 NOW = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
@@ -45,6 +47,10 @@ def counters(stack, schedule_id: str = "s1") -> tuple[int, int, int, int, frozen
     )
 
 
+def end(stack, run, status: RunStatus, at: datetime):
+    return stack.store.finish_run(run.schedule_id, run.run_id, status, at, expected=run)
+
+
 @pytest.fixture
 def dead_after_the_run_write(monkeypatch):
     """The executor dies after the run's terminal write, before its end is counted on the schedule."""
@@ -57,7 +63,7 @@ def test_a_run_end_is_counted_once_with_the_run_write(stack):
     run = claim_and_start(stack)
     assert counters(stack) == (1, 0, 0, 0, frozenset({run.run_id}))
 
-    finished = stack.store.finish_run("s1", run.run_id, RunStatus.success, SLOT + timedelta(seconds=5), expected=run)
+    finished = end(stack, run, RunStatus.success, SLOT + timedelta(seconds=5))
     assert finished is not None and finished.status == RunStatus.success
     assert counters(stack) == (0, 1, 1, 0, frozenset())
     # A duplicate end changes nothing, and counting the same end again is refused.
@@ -66,10 +72,12 @@ def test_a_run_end_is_counted_once_with_the_run_write(stack):
     assert counters(stack) == (0, 1, 1, 0, frozenset())
 
 
-def test_an_end_left_uncounted_by_a_dead_executor_is_counted_by_the_next_claim(stack, dead_after_the_run_write):
+def test_an_end_left_uncounted_by_a_dead_executor_is_counted_by_the_next_claim(
+    stack, dead_after_the_run_write
+):
     create(stack)
     run = claim_and_start(stack)
-    stack.store.finish_run("s1", run.run_id, RunStatus.failed, SLOT + timedelta(seconds=5), expected=run)
+    end(stack, run, RunStatus.failed, SLOT + timedelta(seconds=5))
     assert stack.store.get_run("s1", run.run_id).status == RunStatus.failed
     assert counters(stack) == (1, 0, 0, 0, frozenset({run.run_id}))  # pending: the end is not counted yet
 
@@ -91,7 +99,7 @@ def test_a_skip_schedule_is_not_skipped_because_of_an_end_left_uncounted(stack, 
     # skip: a slot due while a run is active is skipped. The run ended; only its counting was lost.
     create(stack, overlap_policy="skip")
     run = claim_and_start(stack)
-    stack.store.finish_run("s1", run.run_id, RunStatus.success, SLOT + timedelta(seconds=5), expected=run)
+    end(stack, run, RunStatus.success, SLOT + timedelta(seconds=5))
     dead_after_the_run_write.undo()
 
     following = SLOT + timedelta(seconds=60)
@@ -104,10 +112,10 @@ def test_a_late_count_leaves_the_newer_outcome_instants_and_streak_alone(stack, 
     create(stack, overlap_policy="allow")
     first = claim_and_start(stack)
     second = claim_and_start(stack, SLOT + timedelta(seconds=60))
-    stack.store.finish_run("s1", first.run_id, RunStatus.failed, SLOT + timedelta(seconds=61), expected=first)
+    end(stack, first, RunStatus.failed, SLOT + timedelta(seconds=61))
     dead_after_the_run_write.undo()
     ended = SLOT + timedelta(seconds=70)
-    stack.store.finish_run("s1", second.run_id, RunStatus.success, ended, expected=second)
+    end(stack, second, RunStatus.success, ended)
 
     sweep(stack.services(), SLOT + timedelta(seconds=120))  # counts the first run's end, late
     state = stack.store.get_schedule("s1").state
@@ -137,6 +145,19 @@ def test_a_run_queued_before_ends_were_counted_this_way_ends_in_one_transaction(
         Key={"schedule_id": {"S": "s1"}},
         UpdateExpression="REMOVE open_runs",
     )
-    finished = stack.store.finish_run("s1", run.run_id, RunStatus.success, SLOT + timedelta(seconds=5), expected=run)
+    finished = end(stack, run, RunStatus.success, SLOT + timedelta(seconds=5))
     assert finished is not None
     assert counters(stack) == (0, 1, 1, 0, frozenset())
+
+
+def test_a_run_now_with_skip_is_not_refused_because_of_an_end_left_uncounted(stack, dead_after_the_run_write):
+    create(stack)
+    run = claim_and_start(stack)
+    end(stack, run, RunStatus.success, SLOT + timedelta(seconds=5))
+    dead_after_the_run_write.undo()
+
+    now_run = run_now(stack.services(SLOT + timedelta(seconds=10)), SYSTEM, "s1", request_id="r1",
+                      overlap_policy=OverlapPolicy.skip)  # fmt: skip
+    assert now_run.status == RunStatus.queued
+    state = stack.store.get_schedule("s1").state
+    assert (state.total_success_count, state.active_run_count) == (1, 1)

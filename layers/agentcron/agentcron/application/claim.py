@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from agentcron.application.jobs import advance_jobs
-from agentcron.application.runs import cancel_active, finish_run, send_run
+from agentcron.application.runs import cancel_active, count_left_over_ends, finish_run, send_run
 from agentcron.domain.planner import ClaimPlan, plan_claim
 from agentcron.exceptions import ClaimConflict, QueueSendFailed
 from agentcron.models import OverlapPolicy, Run, RunStatus, Schedule
@@ -51,7 +51,6 @@ CLAIM_RETRIES = 3  # re-reads and re-plans after a ClaimConflict
 CLAIMS_PER_SCHEDULE = 10  # claims of one backlogged schedule (plan.still_due) within one sweep
 DUE_PAGE = 100  # due-index entries read per query
 DUE_PAGES = 20  # queries per shard and sweep: more due schedules than this wait for the next sweep
-LEFT_OVER_PAGE = 100  # open runs of one schedule read before its claim (the rest on its next claims)
 STALE_PAGE = 100  # overdue open runs handled per shard and sweep
 MAX_WORKERS = 16
 TICK_SECONDS = 60  # EventBridge Scheduler starts a claim invocation once a minute (rate(1 minute))
@@ -241,7 +240,7 @@ def claim_schedule(
     """
     report = report if report is not None else SweepReport()
     sent: list[Run] = []
-    settled = _count_left_over_ends(services, schedule, version)
+    settled = count_left_over_ends(services, schedule, version)
     if settled is None:
         return sent
     schedule, version = settled
@@ -270,26 +269,6 @@ def claim_schedule(
             break
         schedule, version = found
     return sent
-
-
-def _count_left_over_ends(
-    services: Services, schedule: Schedule, version: int
-) -> tuple[Schedule, int] | None:
-    """Count the ends still left in ``open_runs`` before planning, so the active count and the counters
-    the plan reads are exact: a run whose executor died between the run's write and its counting, or a run
-    whose record is gone. Reads only when the set is not empty (a run in flight, or such a leftover); None
-    when the schedule is gone."""
-    ids = sorted(schedule.state.open_run_ids)[:LEFT_OVER_PAGE]
-    if not ids:
-        return schedule, version
-    runs = services.store.get_runs(schedule.id, ids)
-    ended = [run for run in runs if run.status.is_terminal]
-    gone = frozenset(ids) - {run.run_id for run in runs}
-    if not ended and not gone:
-        return schedule, version
-    if services.store.fold_runs(schedule.id, ended, gone=gone, last_finished_at=schedule.state.last_finished_at):
-        log.info("counted %d run end(s) left over in schedule %s", len(ended) + len(gone), schedule.id)
-    return services.store.get_schedule_versioned(schedule.id)
 
 
 def _run_waiting(services: Services, schedule: Schedule, now: datetime) -> bool:

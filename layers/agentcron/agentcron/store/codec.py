@@ -3,13 +3,15 @@
 Schedules item: ``schedule_id``, ``project_id`` (a copy of the spec's, the key of the ``project`` index; items
 written before projects lack it until their next write), ``version`` (optimistic concurrency), ``spec``
 (ScheduleSpec JSON), ``enabled`` (copy of spec.enabled), every ScheduleState field as a top-level attribute
-(ISO-8601 UTC strings, numbers) so run transitions can ADD counters without touching ``version``;
+(ISO-8601 UTC strings, numbers) so run transitions can ADD counters without touching ``version``
+(``open_run_ids`` as the string set ``open_runs``: the runs whose ends are not counted yet);
 ``next_fire_at`` (epoch ms) and ``due_shard`` exist only while the schedule is enabled and has a next fire (sparse ``due`` index).
 
 Runs item: every Run field top-level (usage as ``input_tokens``/``output_tokens``); ``open_shard`` and
 ``open_until`` (epoch ms) only while queued or running (sparse, keys-only ``open`` index: when the outbox or
 the reaper looks next); ``lease_until`` (epoch ms) while running; ``purge_at`` (epoch seconds, the TTL
-attribute) once terminal; ``send_count`` for the outbox backoff.
+attribute) once terminal; ``send_count`` for the outbox backoff; ``tally`` when its end is counted through the
+schedule's ``open_runs`` (runs recorded before that end in one transaction with the schedule).
 """
 
 from __future__ import annotations
