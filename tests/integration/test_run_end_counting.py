@@ -10,7 +10,7 @@ import pytest
 from agentcron.application.claim import sweep
 from agentcron.application.runs import run_now
 from agentcron.domain.access import SYSTEM
-from agentcron.models import OverlapPolicy, RunStatus, ScheduleSpec, slot_run_id
+from agentcron.models import OverlapPolicy, RunStatus, slot_run_id
 from agentcron.store.runs import RunsMixin
 
 NOW = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
@@ -18,14 +18,7 @@ SLOT = NOW + timedelta(seconds=60)
 
 
 def create(stack, schedule_id: str = "s1", **fields) -> None:
-    data = {
-        "id": schedule_id,
-        "name": schedule_id,
-        "trigger": {"type": "interval", "every_seconds": 60},
-        "created_at": NOW,
-    }
-    data.update(fields)
-    stack.create_schedule(ScheduleSpec.model_validate(data), NOW)
+    stack.create_every(schedule_id, 60, NOW, **fields)
 
 
 def claim_and_start(stack, at: datetime = SLOT, schedule_id: str = "s1"):
