@@ -28,6 +28,7 @@ from agentcron.domain.access import SYSTEM
 from agentcron.config import Settings
 from agentcron.local.atomic import serialize_moto_dynamodb
 from agentcron.local.resources import LocalResources, create_resources, load_template
+from agentcron.models import ScheduleSpec
 from agentcron.queue import RunQueue
 from agentcron.sessions import SessionStore
 from agentcron.store import Store
@@ -112,6 +113,13 @@ class Stack:
     def create_schedule(self, spec: Any, now: Any) -> Any:
         """Create through the application layer at ``now`` (as the API does); the stored schedule."""
         return create_schedule(self.services(now), SYSTEM, spec).schedule
+
+    def create_every(self, schedule_id: str, seconds: int, now: Any, **fields: Any) -> Any:
+        """Create an interval schedule named after its id, firing every ``seconds`` from ``now`` (``fields``
+        override the spec's); the stored schedule."""
+        data = {"id": schedule_id, "name": schedule_id, "created_at": now, **fields}
+        data.setdefault("trigger", {"type": "interval", "every_seconds": seconds})
+        return self.create_schedule(ScheduleSpec.model_validate(data), now)
 
     def environment(self, **overrides: Any) -> dict[str, str]:
         """Lambda environment variables for these resources (what ``Settings.from_env`` reads)."""

@@ -13,14 +13,7 @@ NOW = datetime(2026, 3, 2, 12, 0, 0, tzinfo=UTC)
 
 
 def create(stack, schedule_id: str = "s1", **fields) -> None:
-    data = {
-        "id": schedule_id,
-        "name": schedule_id,
-        "trigger": {"type": "interval", "every_seconds": 60},
-        "created_at": NOW,
-    }
-    data.update(fields)
-    stack.create_schedule(ScheduleSpec.model_validate(data), NOW)
+    stack.create_every(schedule_id, 60, NOW, **fields)
 
 
 def run_sweep(stack, at: datetime) -> SweepReport:

@@ -498,3 +498,21 @@ def test_the_patches_refuse_a_moto_whose_code_changed() -> None:
 
     with pytest.raises(atomic.MotoChanged, match="transact_write_items"):
         atomic._check_moto(moto_models, ChangedBackend, DynamoHandler)
+
+
+def test_an_update_too_large_for_its_item_changes_nothing(dynamodb: Any) -> None:
+    # moto applies an update expression in place and fails half way when the item passes 400 KB; DynamoDB
+    # applies all of an update or none of it.
+    put(dynamodb, "run", "r1", status="running")
+    dynamodb.update_item(TableName=TABLE, Key=key("run", "r1"), UpdateExpression="SET task = :t",
+                         ExpressionAttributeValues={":t": {"S": "t" * 350_000}})  # fmt: skip
+    with pytest.raises(ClientError, match="size"):
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=key("run", "r1"),
+            UpdateExpression="SET #status = :s, answer = :a",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":s": {"S": "success"}, ":a": {"S": "a" * 64_000}},
+        )
+    item = get(dynamodb, "run", "r1")
+    assert item is not None and item["status"] == {"S": "running"} and "answer" not in item

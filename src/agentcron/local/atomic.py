@@ -99,6 +99,7 @@ def serialize_moto_dynamodb() -> Callable[[], None]:
     # 2. transactions: moto's code with its whole-table snapshot made a no-op, and an undo log of items
     transact = DynamoDBBackend.transact_write_items  # the locked one
     patch(DynamoDBBackend, "transact_write_items", _per_item_transaction(transact, Table))
+    patch(DynamoDBBackend, "update_item", _all_or_nothing_update(DynamoDBBackend.update_item))
     patch(moto_models, "copy", _SnapshotSwitch(moto_models.copy, Table))
 
     def undo() -> None:
@@ -209,6 +210,29 @@ def _per_item_transaction(transact: Callable[..., Any], table_class: type) -> Ca
                 _local.snapshots_off = False
 
     return transact_write_items
+
+
+def _all_or_nothing_update(update_item: Callable[..., Any]) -> Callable[..., Any]:
+    """moto applies an update expression to the stored item in place and can fail half way (the item grew
+    past 400 KB: ``ItemSizeToUpdateTooLarge``), leaving half an update; DynamoDB applies all or nothing. The
+    item is put back as it was when moto raises."""
+    from agentcron.local import indexes
+
+    @functools.wraps(update_item)
+    def call(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if getattr(_local, "snapshots_off", False):  # inside a transaction: its undo log covers the item
+            return update_item(self, table_name, key, *args, **kwargs)
+        with _LOCK:
+            undo_log = _undo_log(self, [{"Update": {"TableName": table_name, "Key": key}}]) or []
+            try:
+                return update_item(self, table_name, key, *args, **kwargs)
+            except BaseException:
+                for table, hash_key, range_key, item in undo_log:
+                    _put_back(table, hash_key, range_key, item)
+                    indexes.touched(table, hash_key, range_key)
+                raise
+
+    return call
 
 
 def _undo_log(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]] | None:

@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from agentcron.application.jobs import advance_jobs
-from agentcron.application.runs import cancel_active, finish_run, send_run
+from agentcron.application.runs import cancel_active, count_left_over_ends, finish_run, send_run
 from agentcron.domain.planner import ClaimPlan, plan_claim
 from agentcron.exceptions import ClaimConflict, QueueSendFailed
 from agentcron.models import OverlapPolicy, Run, RunStatus, Schedule
@@ -240,6 +240,10 @@ def claim_schedule(
     """
     report = report if report is not None else SweepReport()
     sent: list[Run] = []
+    settled = count_left_over_ends(services, schedule, version)
+    if settled is None:
+        return sent
+    schedule, version = settled
     for _ in range(CLAIMS_PER_SCHEDULE):
         claimed = _claim_once(services, schedule, version, now, report)
         if claimed is None:

@@ -62,6 +62,15 @@ class ScheduleRepository(Protocol):
 
 class RunRepository(Protocol):
     def get_run(self, schedule_id: str, run_id: str) -> Run | None: ...
+    def get_runs(self, schedule_id: str, run_ids: list[str]) -> list[Run]: ...
+    def fold_runs(
+        self,
+        schedule_id: str,
+        runs: list[Run],
+        *,
+        gone: frozenset[str] = frozenset(),
+        last_finished_at: datetime | None | EllipsisType = ...,
+    ) -> bool: ...
     def list_runs(
         self, schedule_id: str, *, status: RunStatus | None = None, limit: int = 50, cursor: str | None = None
     ) -> tuple[list[Run], str | None]: ...

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from agentcron.application.services import Services
     from agentcron.domain.jobs import Job
 
+LEFT_OVER_PAGE = 100  # open runs of one schedule read before a decision (the rest the next time)
 logger = logging.getLogger(__name__)
 
 MAX_BACKFILL_SLOTS = 1000
@@ -100,6 +101,26 @@ def send_run(
     return True
 
 
+def count_left_over_ends(
+    services: Services, schedule: Schedule, version: int
+) -> tuple[Schedule, int] | None:
+    """Count the ends still left in ``open_runs`` before a decision that reads the active count (a claim's
+    plan, a run-now's ``skip``), so it is exact: a run whose executor died between the run's write and its
+    counting, or a run whose record is gone. Reads only when the set is not empty (a run in flight, or such
+    a leftover); the schedule as it is then, None when it is gone."""
+    ids = sorted(schedule.state.open_run_ids)[:LEFT_OVER_PAGE]
+    if not ids:
+        return schedule, version
+    runs = services.store.get_runs(schedule.id, ids)
+    ended = [run for run in runs if run.status.is_terminal]
+    gone = frozenset(ids) - {run.run_id for run in runs}
+    if not ended and not gone:
+        return schedule, version
+    if services.store.fold_runs(schedule.id, ended, gone=gone, last_finished_at=schedule.state.last_finished_at):
+        logger.info("counted %d run end(s) left over in schedule %s", len(ended) + len(gone), schedule.id)
+    return services.store.get_schedule_versioned(schedule.id)
+
+
 def cancel_active(services: Services, schedule: Schedule, *, exclude: frozenset[str] = frozenset()) -> int:
     """``cancel_other``: flag the schedule's open runs (but ``exclude``) to stop; how many were flagged.
 
@@ -141,6 +162,11 @@ def run_now(
     schedule = require_schedule(services, schedule_id, caller, write=True)
     claimed_at = services.clock()
     requested_at = requested_at or claimed_at
+    if overlap_policy in (OverlapPolicy.skip, OverlapPolicy.cancel_other) and schedule.state.active_run_count:
+        settled = count_left_over_ends(services, schedule, 0)
+        if settled is None:
+            raise ScheduleNotFound(schedule_id)
+        schedule = settled[0]
     if overlap_policy == OverlapPolicy.skip and schedule.state.active_run_count > 0:
         raise OverlapBlocked(schedule_id)
     run = Run(

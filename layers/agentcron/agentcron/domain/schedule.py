@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from agentcron.domain.access import DEFAULT_PROJECT, PROJECT_ID_PATTERN, PROJECT_ID_RULE
 from agentcron.domain.exclusions import MAX_EXCLUSIONS, Exclusion
@@ -436,6 +437,9 @@ class ScheduleState(DomainModel):
     total_skipped_count: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    # Runs counted in active_run_count whose end is not added to the counters yet (domain/tally.py): the
+    # runs queued or running, and for a moment one that just ended. Bookkeeping, never shown.
+    open_run_ids: SkipJsonSchema[frozenset[str]] = Field(default_factory=frozenset, exclude=True, repr=False)
 
     @field_validator(
         "next_fire_at",

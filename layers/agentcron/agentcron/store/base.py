@@ -35,7 +35,7 @@ def condition_failed(exc: ClientError) -> bool:
 
 def batch_delete(client: Any, table: str, keys: list[dict[str, Any]]) -> None:
     """Delete every key, 25 a request; unprocessed ones are retried with backoff, and any still left after
-    ``BATCH_DELETE_ROUNDS`` raise ``ServiceUnavailable`` (a delete never reports success while items remain)."""
+    ``BATCH_DELETE_ROUNDS`` raise ``ServiceUnavailable``: nothing is reported deleted while items remain."""
     for start in range(0, len(keys), BATCH_WRITE_LIMIT):
         requests = [{"DeleteRequest": {"Key": key}} for key in keys[start : start + BATCH_WRITE_LIMIT]]
         pending = {table: requests}

@@ -13,6 +13,8 @@ from agentcron.exceptions import ClaimConflict
 from agentcron.models import Run, RunStatus, Schedule
 from agentcron.store.base import CONDITION_FAILED, TRANSACT_LIMIT, StoreBase, condition_failed
 from agentcron.store.codec import (
+    OPEN_RUNS,
+    TALLY,
     Update,
     due_attributes,
     epoch_ms,
@@ -190,6 +192,7 @@ class ClaimsMixin(StoreBase):
             newest = max(queued, key=lambda run: run.scheduled_for)
             # The run queued last is the slot's (read back from last_scheduled_at): no id to store.
             update.set("last_scheduled_at", iso(newest.scheduled_for)).remove("last_queued_run_id")
+            update.add(OPEN_RUNS, {run.run_id for run in queued})
         dropped_missed = sum(1 for record in plan.missed if record not in records)
         update.add("active_run_count", len(queued))
         update.add("total_missed_count", max(0, plan.missed_count - dropped_missed))
@@ -225,4 +228,5 @@ class ClaimsMixin(StoreBase):
         else:
             item.update(self._open_attributes(run.run_id, now + timedelta(seconds=redelivery_seconds)))
             item["send_count"] = 0
+            item[TALLY] = OPEN_RUNS
         return item

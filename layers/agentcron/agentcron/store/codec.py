@@ -3,13 +3,15 @@
 Schedules item: ``schedule_id``, ``project_id`` (a copy of the spec's, the key of the ``project`` index; items
 written before projects lack it until their next write), ``version`` (optimistic concurrency), ``spec``
 (ScheduleSpec JSON), ``enabled`` (copy of spec.enabled), every ScheduleState field as a top-level attribute
-(ISO-8601 UTC strings, numbers) so run transitions can ADD counters without touching ``version``;
+(ISO-8601 UTC strings, numbers) so run transitions can ADD counters without touching ``version``
+(``open_run_ids`` as the string set ``open_runs``: the runs whose ends are not counted yet);
 ``next_fire_at`` (epoch ms) and ``due_shard`` exist only while the schedule is enabled and has a next fire (sparse ``due`` index).
 
 Runs item: every Run field top-level (usage as ``input_tokens``/``output_tokens``); ``open_shard`` and
 ``open_until`` (epoch ms) only while queued or running (sparse, keys-only ``open`` index: when the outbox or
 the reaper looks next); ``lease_until`` (epoch ms) while running; ``purge_at`` (epoch seconds, the TTL
-attribute) once terminal; ``send_count`` for the outbox backoff.
+attribute) once terminal; ``send_count`` for the outbox backoff; ``tally`` when its end is counted through the
+schedule's ``open_runs`` (runs recorded before that end in one transaction with the schedule).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ STATE_COUNTS = (
     "input_tokens",
     "output_tokens",
 )
+OPEN_RUNS = "open_runs"  # string set: ScheduleState.open_run_ids (domain/tally.py)
+TALLY = "tally"  # on a run: its end is counted through the schedule's open_runs set (runs before it: not)
 SPEC_TOP_LEVEL = ("project_id", "enabled")  # spec fields kept as item attributes (with ``schedule_id``)
 # Counters of items written before a start stopped writing the schedule: read as part of active_run_count.
 LEGACY_ACTIVE_COUNTS = ("queued_run_count", "running_run_count")
@@ -186,6 +190,7 @@ def schedule_from_item(item: dict[str, Any]) -> tuple[Schedule, int]:
     )
     if data.get("next_fire_at") is not None:
         state["next_fire_at"] = from_epoch_ms(data["next_fire_at"])
+    state["open_run_ids"] = frozenset(data.get(OPEN_RUNS) or ())
     schedule = Schedule.model_validate({**spec, "state": ScheduleState.model_validate(state)}, context=STORED)
     return schedule, int(data.get("version", 0))
 
@@ -245,6 +250,7 @@ class Update:
         self._set: list[str] = []
         self._remove: list[str] = []
         self._add: list[str] = []
+        self._delete: list[str] = []
         self._conditions: list[str] = []
         self.names: dict[str, str] = {}
         self.values: dict[str, Any] = {}
@@ -276,9 +282,16 @@ class Update:
         self._remove.append(self.n(attribute))
         return self
 
-    def add(self, attribute: str, amount: int) -> Update:
+    def add(self, attribute: str, amount: int | set[str]) -> Update:
+        """ADD a number, or string-set members (either creates the attribute when it is missing)."""
         if amount:
             self._add.append(f"{self.n(attribute)} {self.v(amount)}")
+        return self
+
+    def delete(self, attribute: str, members: set[str]) -> Update:
+        """DELETE string-set members (the attribute goes when the set is left empty)."""
+        if members:
+            self._delete.append(f"{self.n(attribute)} {self.v(members)}")
         return self
 
     def when(self, condition: str) -> Update:
@@ -295,6 +308,8 @@ class Update:
             clauses.append("REMOVE " + ", ".join(self._remove))
         if self._add:
             clauses.append("ADD " + ", ".join(self._add))
+        if self._delete:
+            clauses.append("DELETE " + ", ".join(self._delete))
         out: dict[str, Any] = {
             "TableName": table,
             "Key": serialize(key),

@@ -1,10 +1,11 @@
 """Runs: reads and the conditional status transitions.
 
 Every transition is conditional on the status (and attempt) read just before, so two writers never both
-win, and a terminal run is never changed again. A run's creation and its end change the schedule's counters
-in the same transaction; its start writes the run alone (one write unit): nothing on the schedule depends
-on whether an active run has started. When the schedule item is gone the run transition still happens
-alone: an outcome is never lost to a deleted schedule.
+win, and a terminal run is never changed again. A run's creation changes the schedule's counters in the
+same transaction (it is counted active, its id joins ``open_runs``); its start writes the run alone (one
+write unit): nothing on the schedule depends on whether an active run has started; its end writes the run,
+then counts the outcome on the schedule once (domain/tally.py). When the schedule item is gone the run
+transition still happens alone: an outcome is never lost to a deleted schedule.
 
 Leases: a running run's executor owns it until ``lease_until`` (epoch ms). The ``open`` index entry
 (``open_until``) is when the reaper looks next; a start and a lease renewal leave it where it is (no index
@@ -20,11 +21,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from agentcron.domain.runs import FAILURE_STATUSES
-from agentcron.exceptions import RunNotFound, ScheduleNotFound
+from agentcron.domain.tally import Tally, tally
+from agentcron.exceptions import ItemTooLarge, RunNotFound, ScheduleNotFound
 from agentcron.models import Run, RunStatus, TokenUsage
-from agentcron.store.base import CONDITION_FAILED, StoreBase, condition_failed
+from agentcron.store.base import CONDITION_FAILED, StoreBase, condition_failed, too_large
 from agentcron.store.codec import (
+    OPEN_RUNS,
+    TALLY,
     Update,
     deserialize,
     epoch_ms,
@@ -47,6 +50,11 @@ class RunsMixin(StoreBase):
     def get_run(self, schedule_id: str, run_id: str) -> Run | None:
         item = self._get_run_item(schedule_id, run_id)
         return run_from_item(item) if item else None
+
+    def get_runs(self, schedule_id: str, run_ids: list[str]) -> list[Run]:
+        """The runs of ``run_ids`` that exist, read consistently (any order)."""
+        keys = [{"schedule_id": {"S": schedule_id}, "run_id": {"S": run_id}} for run_id in run_ids]
+        return [run_from_item(item) for item in self._batch_get(self.runs_table, keys)]
 
     def _get_run_item(self, schedule_id: str, run_id: str) -> dict[str, Any] | None:
         return self._get(self.runs_table, {"schedule_id": schedule_id, "run_id": run_id})
@@ -133,6 +141,7 @@ class RunsMixin(StoreBase):
         else:
             item.update(self._open_attributes(run.run_id, now + timedelta(seconds=redelivery_seconds)))
             item["send_count"] = 0
+            item[TALLY] = OPEN_RUNS
         put = {
             "Put": {
                 "TableName": self.runs_table,
@@ -143,6 +152,7 @@ class RunsMixin(StoreBase):
         key = serialize({"schedule_id": run.schedule_id})
         if run.status == RunStatus.queued:
             counters = Update().add("active_run_count", 1).set("last_queued_run_id", run.run_id)
+            counters.add(OPEN_RUNS, {run.run_id})
             counters.when("attribute_exists(schedule_id)")
             schedule: dict[str, Any] = {
                 "Update": counters.request(self.schedules_table, {"schedule_id": run.schedule_id})
@@ -269,16 +279,16 @@ class RunsMixin(StoreBase):
         ``if_lease_expired`` (the reaper): only while the run's lease is still over at ``now``, so a lease
         renewed in the meantime keeps a live run alive (None is returned).
 
-        Same transaction, on the schedule: ``active_run_count - 1`` (and ``last_started_at`` when the run
-        started), and by outcome success ->
-        total_run_count/total_success_count + 1, consecutive_failures = 0, last_success_at; failed /
-        timed_out / cancelled -> total_run_count/total_failure_count/consecutive_failures + 1,
-        last_failure_at; skipped / missed -> total_skipped_count / total_missed_count + 1. Always
-        last_finished_at and the usage's tokens added. The run gets ``purge_at`` and leaves the open index.
+        Two writes, no transaction: the run's (it gets ``purge_at`` and leaves the open index), the decision;
+        then its outcome into the schedule's counters (:func:`agentcron.domain.tally.tally`) with its id out
+        of ``open_runs``, conditional on the id still being there (:meth:`fold_runs`), so a duplicate or a
+        late repair never counts it twice. A run queued before ends were counted that way (no ``tally``
+        attribute) still ends in one transaction with the counters.
         """
         if not status.is_terminal:
             raise ValueError(f"finish_run needs a terminal status, got {status.value}")
         for attempt in range(TRANSITION_ATTEMPTS):
+            item: dict[str, Any] | None = None
             if attempt == 0 and expected is not None and not if_lease_expired:
                 run = expected
             else:
@@ -316,30 +326,65 @@ class RunsMixin(StoreBase):
             update.when(f"{update.n('attempt')} = {update.v(run.attempt)}")
             if if_lease_expired:
                 update.when(_lease_over(update, now))
-            if self._transition(schedule_id, run_id, update, self._outcome_counters(run, status, now, usage)):
-                return finished
+            if item is None or TALLY in item:  # (unread: the usual case, a run queued by this version)
+                update.when(f"attribute_exists({update.n(TALLY)})")
+                if self._update_run(schedule_id, run_id, update):
+                    self._count_end(finished)
+                    return finished
+            elif self._transition(schedule_id, run_id, update, _counters(tally([finished]))):
+                return finished  # a run queued before ends were counted through open_runs
         return None
 
-    @staticmethod
-    def _outcome_counters(run: Run, status: RunStatus, now: datetime, usage: TokenUsage | None) -> Update:
-        counters = Update().set("last_finished_at", iso(now))
-        if run.status.is_active:
-            counters.add("active_run_count", -1)
-        if run.started_at is not None:
-            counters.set("last_started_at", iso(run.started_at))
-        if status == RunStatus.success:
-            counters.add("total_run_count", 1).add("total_success_count", 1)
-            counters.set("consecutive_failures", 0).set("last_success_at", iso(now))
-        elif status in FAILURE_STATUSES:
-            counters.add("total_run_count", 1).add("total_failure_count", 1)
-            counters.add("consecutive_failures", 1).set("last_failure_at", iso(now))
-        elif status == RunStatus.skipped:
-            counters.add("total_skipped_count", 1)
-        elif status == RunStatus.missed:
-            counters.add("total_missed_count", 1)
-        if usage is not None:
-            counters.add("input_tokens", usage.input_tokens).add("output_tokens", usage.output_tokens)
-        return counters
+    def _count_end(self, finished: Run) -> None:
+        """The second write of a run's end: its outcome into the schedule's counters. Should this process
+        die or the write fail after the run's own write, the next claim of the schedule counts it
+        (:meth:`fold_runs` from the claim); nothing is counted twice."""
+        try:
+            self.fold_runs(finished.schedule_id, [finished])
+        except Exception:  # noqa: BLE001 - the outcome is recorded; only its counting waits for the claim
+            log.warning("counters of run %s/%s left to the next claim", finished.schedule_id, finished.run_id,
+                        exc_info=True)
+
+    def fold_runs(
+        self,
+        schedule_id: str,
+        runs: list[Run],
+        *,
+        gone: frozenset[str] = frozenset(),
+        last_finished_at: datetime | None | EllipsisType = ...,
+    ) -> bool:
+        """Count ended ``runs`` (and ``gone``: ids of counted runs whose records no longer exist) into the
+        schedule's counters and take them out of its ``open_runs`` set, in ONE write that holds only while
+        every one of them is still in the set: each run is counted once, whoever writes it.
+
+        ``last_finished_at``, when the caller read the schedule (a claim counting ends that were left over):
+        the write also holds only while that is unchanged, and the instants and the failure streak move
+        only for runs that ended after it (a run that ended later was counted first). False when the
+        condition failed: counted already, or the schedule changed or is gone.
+        """
+        ids = {run.run_id for run in runs} | gone
+        if not ids:
+            return True
+        latest = last_finished_at is ... or last_finished_at is None or any(
+            run.completed_at is not None and run.completed_at > last_finished_at for run in runs
+        )
+        change = tally(runs, latest=latest)
+        update = _counters(change, active=change.adds.get("active_run_count", 0) - len(gone))
+        update.delete(OPEN_RUNS, ids)
+        update.when("attribute_exists(schedule_id)")
+        for run_id in sorted(ids):
+            update.when(f"contains({update.n(OPEN_RUNS)}, {update.v(run_id)})")
+        if last_finished_at is None:
+            update.when(f"attribute_not_exists({update.n('last_finished_at')})")
+        elif last_finished_at is not ...:
+            update.when(f"{update.n('last_finished_at')} = {update.v(iso(last_finished_at))}")
+        try:
+            self.client.update_item(**update.request(self.schedules_table, {"schedule_id": schedule_id}))
+        except ClientError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
 
     def count_agent_create(self, schedule_id: str, run_id: str, *, limit: int) -> bool:
         """Count one schedule creation by the run's scheduler tool, unless it made ``limit`` already (False).
@@ -432,6 +477,8 @@ class RunsMixin(StoreBase):
         except ClientError as exc:
             if condition_failed(exc):
                 return False
+            if too_large(exc):
+                raise ItemTooLarge(str(exc)) from exc
             raise
 
     def _transition(self, schedule_id: str, run_id: str, run_update: Update, counters: Update) -> bool:
@@ -461,3 +508,15 @@ def _lease_over(update: Update, now: datetime) -> str:
     attribute of their own kept its lease in ``open_until``); ``Update.when`` parenthesises it."""
     lease, opened, at = update.n("lease_until"), update.n("open_until"), update.v(epoch_ms(now))
     return f"{lease} <= {at} OR (attribute_not_exists({lease}) AND {opened} <= {at})"
+
+
+def _counters(change: Tally, *, active: int | None = None) -> Update:
+    """The schedule update of a :class:`Tally` (``active``: its ``active_run_count`` change instead)."""
+    update = Update()
+    for name, amount in change.adds.items():
+        if name != "active_run_count":
+            update.add(name, amount)
+    update.add("active_run_count", change.adds.get("active_run_count", 0) if active is None else active)
+    for name, value in change.sets.items():
+        update.set(name, iso(value) if isinstance(value, datetime) else value)
+    return update
