@@ -35,15 +35,17 @@ def no_horizontal_scroll(page: Any) -> None:
     assert width <= viewport, f"the page scrolls sideways: {width} > {viewport} px"
 
 
-def wait_for_run(page: Any, stack: LocalStack, schedule_id: str) -> None:
-    """Until the schedule has at least one finished run (the heartbeat's, say), so pages show real data."""
+def wait_for_run(page: Any, stack: LocalStack, schedule_id: str, status: str | None = None) -> None:
+    """Until the schedule has at least one finished run (the heartbeat's, say), so pages show real data;
+    with ``status``, one that ended so (on a busy machine a first slot can end ``missed`` or ``skipped``)."""
     deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    query = f"status={status}&limit=1" if status else "limit=5"
     while time.monotonic() < deadline:
-        _, _, body = stack.api("GET", f"/schedules/{schedule_id}/runs?limit=5")
+        _, _, body = stack.api("GET", f"/schedules/{schedule_id}/runs?{query}")
         if any(run["status"] not in ("queued", "running") for run in body["runs"]):
             return
         time.sleep(0.5)
-    raise AssertionError(f"no finished run of {schedule_id}")
+    raise AssertionError(f"no finished run of {schedule_id}" + (f" ended {status}" if status else ""))
 
 
 # --------------------------------------------------------------------------- the landing page
@@ -137,7 +139,7 @@ def test_run_now_succeeds_without_reload_and_the_transcript_reads(page: Any, loc
 
 def test_a_transcript_shows_tool_calls_and_collapses_long_results(page: Any, local_stack: LocalStack) -> None:
     expect = _expect()
-    wait_for_run(page, local_stack, "heartbeat")
+    wait_for_run(page, local_stack, "heartbeat", "success")
     _, _, body = local_stack.api("GET", "/schedules/heartbeat/runs?status=success&limit=1")
     run = body["runs"][0]
     long_result = "\n".join(f"line {i}: all systems nominal" for i in range(40))
@@ -415,7 +417,7 @@ def test_an_api_outage_shows_a_banner_and_nothing_hammers(
 
 def test_the_console_fits_a_phone_screen(phone: Any, local_stack: LocalStack) -> None:
     expect = _expect()
-    wait_for_run(phone, local_stack, "heartbeat")
+    wait_for_run(phone, local_stack, "heartbeat", "success")
     _, _, body = local_stack.api("GET", "/schedules/heartbeat/runs?status=success&limit=1")
     run_id = body["runs"][0]["run_id"]
     for fragment, ready, name in (
