@@ -155,6 +155,11 @@ def _handler_class() -> type:
             super().setup()
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+        def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+            if format.startswith("Request timed out"):
+                return  # a keep-alive connection idle for IDLE_CONNECTION_SECONDS was closed: not an error
+            super().log_error(format, *args)
+
         def run_wsgi(self) -> None:
             environ = self.make_environ()
             stream = environ["wsgi.input"]
