@@ -153,6 +153,7 @@ def _page(browser: Any, problems: Problems, width: int, height: int) -> Iterator
     page = context.new_page()
     page.set_default_timeout(10_000)
     page.on("console", problems.console)
+    page.on("response", problems.response)
     page.on("pageerror", lambda error: problems.errors.append(f"page error: {error}"))
     try:
         yield page

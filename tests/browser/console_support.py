@@ -47,6 +47,7 @@ class Problems:
         self.errors: list[str] = []
         self.allowed: set[int] = set()
         self.network_down = False
+        self.failed_requests: list[str] = []  # Chrome's console line names no URL: these say which one
 
     def allow(self, *statuses: int) -> None:
         self.allowed.update(statuses)
@@ -65,7 +66,14 @@ class Problems:
             return
         self.errors.append(f"console {message.type}: {message.text}")
 
+    def response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.failed_requests.append(f"{response.status} {response.request.method} {response.url}")
+
     def unexpected(self) -> list[str]:
+        """The problems, with the requests that failed when one of them is a failed load."""
+        if any("Failed to load resource" in error for error in self.errors):
+            return [*self.errors, *(f"(failed request: {line})" for line in self.failed_requests)]
         return list(self.errors)
 
 
