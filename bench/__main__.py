@@ -188,8 +188,11 @@ def _coldstart(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "boto3_import_ms": f["boto3_import_ms"]["median"],
         "floor_ms": (f.get("floor_ms") or {}).get("median"),
+        "stack_floor_ms": {k: v.get("median") for k, v in (f.get("stack_floor_ms") or {}).items()},
         "repetitions": config.get("repetitions"),
     }
+    if f.get("instructions_millions"):
+        out["instructions_millions"] = f["instructions_millions"]
     for name, entry in f.items():
         if not isinstance(entry, dict) or ("import_ms_median" not in entry and "error" not in entry):
             continue
@@ -199,6 +202,8 @@ def _coldstart(f: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
         invocation = entry.get("invocation") or {}
         out[name] = {
             "ratio_to_floor": entry.get("ratio_to_floor"),
+            "own_cost_ratio_to_floor": entry.get("own_cost_ratio_to_floor"),
+            "instructions": entry.get("instructions"),
             "cold_path_ms": entry.get("cold_path_ms_median"),
             "import_ms": entry["import_ms_median"],
             "import_ratio_to_boto3": entry["import_ratio_to_boto3"],

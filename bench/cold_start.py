@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -49,14 +50,32 @@ print(json.dumps({"seconds": seconds, "maxrss_kb": resource.getrusage(resource.R
 # before its work), against the floor: importing boto3 and creating the same clients. Both in one fresh
 # interpreter each, interleaved in the same run.
 CLIENTS = ("dynamodb", "sqs", "s3", "events")  # what agentcron.wiring.build_services creates
+# The stack floors: the floor plus what the libraries the design fixes cost before any code of ours runs.
+# Every handler logs and meters with Powertools and validates with pydantic models (the import and a first
+# model class); the API is Powertools' event handler with validation and OpenAPI on top (the design's choice).
+STACKS = {
+    "floor": "",
+    "stack": (
+        "from pydantic import BaseModel\n"
+        "class First(BaseModel):\n    field: int\n"
+        "from aws_lambda_powertools import Logger, Metrics\n"
+        "Logger(service='floor'); Metrics(namespace='floor')\n"
+    ),
+}
+STACKS["stack_api"] = STACKS["stack"] + (
+    "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver\n"
+    "APIGatewayHttpResolver(enable_validation=True)\n"
+)
+STACK_OF = {"claim": "stack", "executor": "stack", "api": "stack_api"}
 _TIME_COLD_PATH = """
 import sys, time, json
-target, clients = sys.argv[1], sys.argv[2].split(",")
+target, clients, stack = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
 started = time.perf_counter()
-if target == "floor":
+if target in ("floor", "stack", "stack_api"):
     import boto3
     for service in clients:
         boto3.client(service)
+    exec(stack)
 else:
     sys.path.insert(0, target)
     import app
@@ -74,13 +93,41 @@ _HANDLER_ENV = {  # what the template sets and the handlers' settings read (no c
 }
 
 
+def _cold_path_args(name: str) -> list[str]:
+    target = name if name in STACKS else str(ROOT / "functions" / name)
+    return ["-c", _TIME_COLD_PATH, target, ",".join(CLIENTS), STACKS.get(name, "")]
+
+
 def time_cold_path(name: str, env: dict[str, str]) -> float:
-    """Seconds of a handler's cold path (``name`` a handler) or of its floor (``name`` = "floor")."""
-    target = "floor" if name == "floor" else str(ROOT / "functions" / name)
-    done = _python(["-c", _TIME_COLD_PATH, target, ",".join(CLIENTS)], env={**env, **_HANDLER_ENV})
+    """Seconds of a handler's cold path (``name`` a handler) or of a floor (``name`` in :data:`STACKS`)."""
+    done = _python(_cold_path_args(name), env={**env, **_HANDLER_ENV})
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "cold path failed")
     return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+
+
+_COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
+
+
+def count_instructions(name: str, env: dict[str, str]) -> int | None:
+    """CPU instructions of one cold path under valgrind (callgrind): deterministic where wall-clock time on a
+    shared machine is not. None where valgrind is not installed."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    done = subprocess.run(
+        [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, *_cold_path_args(name)],
+        env={**env, **_HANDLER_ENV},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    found = _COLLECTED.search(done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "callgrind failed")
+    return int(found[1])
 
 
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
@@ -172,7 +219,8 @@ def run(*, quick: bool = False, repetitions: int | None = None) -> dict[str, Any
             samples[name].append(result["seconds"] * 1000)
             rss[name].append(int(result["maxrss_kb"]))
     cold: dict[str, list[float]] = defaultdict(list)
-    cold_names = ["floor"] + [name for name in names[1:] if name not in errors]
+    handlers = [name for name in names[1:] if name not in errors]
+    cold_names = list(STACKS) + handlers
     for name in cold_names:  # warm-up, as above
         time_cold_path(name, env)
     for rep in range(reps):
@@ -184,13 +232,22 @@ def run(*, quick: bool = False, repetitions: int | None = None) -> dict[str, Any
     figures: dict[str, Any] = {
         "boto3_import_ms": {"median": _r(baseline), "samples": _rs(samples["boto3"])},
         "floor_ms": {"median": _r(floor), "samples": _rs(cold["floor"]), "clients": list(CLIENTS)},
+        "stack_floor_ms": {
+            stack: {"median": _r(statistics.median(cold[stack])), "samples": _rs(cold[stack])}
+            for stack in STACKS
+            if stack != "floor"
+        },
     }
+    instructions = {} if quick else _instructions(cold_names, env)
+    if instructions:
+        figures["instructions_millions"] = {name: round(n / 1e6) for name, n in instructions.items()}
     for name in names[1:]:
         entry: dict[str, Any] = {}
         if name in errors:
             entry["error"] = errors[name]
         else:
             median = statistics.median(samples[name])
+            cold_median, stack = statistics.median(cold[name]), statistics.median(cold[STACK_OF[name]])
             entry.update(
                 {
                     "import_ms_median": _r(median),
@@ -198,11 +255,19 @@ def run(*, quick: bool = False, repetitions: int | None = None) -> dict[str, Any
                     "import_ratio_to_boto3": ratio(median, baseline, 2),
                     "cold_path_ms_median": _r(statistics.median(cold[name])),
                     "cold_path_ms_samples": _rs(cold[name]),
-                    "ratio_to_floor": ratio(statistics.median(cold[name]), floor, 2),
+                    "ratio_to_floor": ratio(cold_median, floor, 2),
+                    "stack_floor": STACK_OF[name],
+                    "own_cost_ratio_to_floor": ratio(cold_median - stack, floor, 2),
                     "rss_after_import_mb": round(statistics.median(rss[name]) / 1024, 1),
                     "imports": import_profile(name, env),
                 }
             )
+            if instructions:
+                own = instructions[name] - instructions[STACK_OF[name]]
+                entry["instructions"] = {
+                    "ratio_to_floor": ratio(instructions[name], instructions["floor"], 2),
+                    "own_cost_ratio_to_floor": ratio(own, instructions["floor"], 3),
+                }
             progress(
                 f"coldstart: {name} imports in {median:.0f} ms ({entry['import_ratio_to_boto3']}x boto3)"
             )
@@ -221,6 +286,11 @@ def run(*, quick: bool = False, repetitions: int | None = None) -> dict[str, Any
         },
         "figures": figures,
         "notes": [
+            "own_cost_ratio_to_floor: what the handler's cold path costs above its stack floor (the floor plus "
+            "pydantic's import and first model and Powertools' Logger and Metrics; for the API also Powertools' "
+            "event handler with validation), over the floor: the cost of agentcron's own code and models. "
+            "instructions: the same ratios in CPU instructions counted by callgrind (deterministic; the wall-clock "
+            "figures of this shared machine swing between runs).",
             "ratio_to_floor: the handler's cold path (import it, then build its clients and settings as its "
             "first invocation does) over the floor (import boto3, create the same four clients), medians of "
             "fresh interpreters, interleaved in the same run; tracing off, the template's default.",
@@ -237,6 +307,19 @@ def run(*, quick: bool = False, repetitions: int | None = None) -> dict[str, Any
             NOISY_MACHINE,
         ],
     }
+
+
+def _instructions(names: list[str], env: dict[str, str]) -> dict[str, int]:
+    """Instructions of each cold path (one run each: the count does not vary), or {} without valgrind."""
+    counts: dict[str, int] = {}
+    for name in names:
+        progress(f"coldstart: counting the instructions of {name}'s cold path (callgrind)")
+        count = count_instructions(name, env)
+        if count is None:
+            progress("coldstart: valgrind is not installed; no instruction counts")
+            return {}
+        counts[name] = count
+    return counts
 
 
 def _lambda_runtime() -> str:
