@@ -62,7 +62,10 @@ lint: venv
 	$(VENV)/bin/cfn-lint template.yaml
 
 ## make bench: measured figures as JSON under bench/results/.
+## The cold start is measured on the Lambda runtime's Python with only the layer installed (the test-py313 venv);
+## without a Python 3.13 it falls back to .venv's interpreter and says so in its figures.
 bench: venv
+	@$(MAKE) --no-print-directory $(VENV313)/.installed || echo "make bench: no Python 3.13; cold start measured on $(PY)"
 	$(PY) -m bench $(ARGS)
 
 clean:

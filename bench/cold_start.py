@@ -100,7 +100,7 @@ def _cold_path_args(name: str) -> list[str]:
 
 def time_cold_path(name: str, env: dict[str, str]) -> float:
     """Seconds of a handler's cold path (``name`` a handler) or of a floor (``name`` in :data:`STACKS`)."""
-    done = _python(_cold_path_args(name), env={**env, **_HANDLER_ENV})
+    done = _python(_cold_path_args(name), env={**env, **_HANDLER_ENV}, lambda_like=True)
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "cold path failed")
     return float(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
@@ -115,9 +115,10 @@ def count_instructions(name: str, env: dict[str, str]) -> int | None:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
+    python, extra = lambda_python()
     done = subprocess.run(
-        [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, *_cold_path_args(name)],
-        env={**env, **_HANDLER_ENV},
+        [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", python, *_cold_path_args(name)],
+        env={**env, **_HANDLER_ENV, **extra},
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -133,6 +134,20 @@ def count_instructions(name: str, env: dict[str, str]) -> int | None:
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
 
 
+# Lambda's interpreter and what its layer holds: Python 3.13 with only layers/agentcron/requirements.txt
+# installed (`make test-py313` builds this virtualenv) and the layer's package on the path, as in /opt/python.
+# Without it the cold path is measured on this interpreter with the project's development install.
+LAMBDA_VENV = ROOT / ".venv-py313"
+
+
+def lambda_python() -> tuple[str, dict[str, str]]:
+    """The interpreter the cold path is measured with, and what its environment adds."""
+    python = LAMBDA_VENV / "bin" / "python"
+    if python.exists():
+        return str(python), {"PYTHONPATH": str(ROOT / "layers" / "agentcron")}
+    return sys.executable, {}
+
+
 def _env() -> dict[str, str]:
     """The handlers' environment in Lambda, minus anything that could reach AWS."""
     env = {
@@ -143,9 +158,11 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _python(args: list[str], *, env: dict[str, str]) -> subprocess.CompletedProcess:
+def _python(args: list[str], *, env: dict[str, str], lambda_like: bool = False) -> subprocess.CompletedProcess:
+    """``python args`` in a fresh interpreter: this one, or (``lambda_like``) :func:`lambda_python`'s."""
+    python, extra = lambda_python() if lambda_like else (sys.executable, {})
     return subprocess.run(
-        [sys.executable, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+        [python, *args], env={**env, **extra}, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
     )
 
 
@@ -155,7 +172,7 @@ def _target(name: str) -> str:
 
 def time_import(name: str, env: dict[str, str]) -> dict[str, float]:
     """Seconds to import ``name`` (a handler folder or ``boto3``) in a fresh interpreter, and ru_maxrss."""
-    done = _python(["-c", _TIME_IMPORT, _target(name)], env=env)
+    done = _python(["-c", _TIME_IMPORT, _target(name)], env=env, lambda_like=True)
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "import failed")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -163,7 +180,7 @@ def time_import(name: str, env: dict[str, str]) -> dict[str, float]:
 
 def import_profile(name: str, env: dict[str, str]) -> dict[str, Any]:
     """``-X importtime`` of one import: self time per top-level package and the largest direct imports."""
-    done = _python(["-X", "importtime", "-c", _TIME_IMPORT, _target(name)], env=env)
+    done = _python(["-X", "importtime", "-c", _TIME_IMPORT, _target(name)], env=env, lambda_like=True)
     return parse_importtime(done.stderr, root="boto3" if name == "boto3" else "app")
 
 
@@ -281,7 +298,8 @@ def run(*, quick: bool = False, repetitions: int | None = None) -> dict[str, Any
         "name": NAME,
         "config": {
             "repetitions": reps,
-            "python": sys.version.split()[0],
+            "python": _version(lambda_python()[0]),
+            "layer_only": lambda_python()[0] != sys.executable,
             "tracing": "disabled (no X-Ray daemon)",
         },
         "figures": figures,
@@ -302,8 +320,15 @@ def run(*, quick: bool = False, repetitions: int | None = None) -> dict[str, Any
             "invocation.peak_traced_mb: tracemalloc peak during one cold invocation (clients built, calls "
             "served by moto in the same process, so an upper bound for the handler alone; moto's whole-table "
             "transaction snapshots made shallow).",
-            f"Lambda runs Python {_lambda_runtime()}; these figures come from Python "
-            f"{sys.version.split()[0]}.",
+            f"Lambda runs Python {_lambda_runtime()}; the import and cold-path figures come from Python "
+            f"{_version(lambda_python()[0])}"
+            + (
+                " with only the layer's requirements installed and the layer on the path, as in Lambda "
+                "(.venv-py313, built by `make test-py313`)."
+                if lambda_python()[0] != sys.executable
+                else " (no .venv-py313: `make test-py313` builds it)."
+            )
+            + f" The invocation figures come from Python {sys.version.split()[0]} (moto runs in-process).",
             NOISY_MACHINE,
         ],
     }
@@ -320,6 +345,12 @@ def _instructions(names: list[str], env: dict[str, str]) -> dict[str, int]:
             return {}
         counts[name] = count
     return counts
+
+
+def _version(python: str) -> str:
+    done = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True,
+                          text=True, check=False)
+    return done.stdout.strip() or "unknown"
 
 
 def _lambda_runtime() -> str:

@@ -36,7 +36,7 @@ from agentcron.exceptions import (
     ScheduleNotFound,
 )
 from agentcron.fifo_batch import partial_response
-from agentcron.queue import parse_message
+from agentcron.queue import message_reader, parse_message
 from agentcron.wiring import build_services
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
@@ -52,6 +52,7 @@ logger = Logger(service="agentcron-executor")
 metrics = Metrics(namespace=telemetry.NAMESPACE, service=telemetry.SERVICE)  # one dimension set for all
 tracer = tracing.tracer("agentcron-executor")
 copy_config_to_registered_loggers(source_logger=logger, include={"agentcron"})
+message_reader()  # every invocation parses run messages: built with the container, not by the first
 
 RETRY_SECONDS = 15  # a transient failure's first back-off; doubled per receive, at most RETRY_MAX_SECONDS
 RETRY_MAX_SECONDS = 600

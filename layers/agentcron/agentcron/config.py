@@ -13,6 +13,8 @@ from dataclasses import dataclass, fields
 
 @dataclass(frozen=True)
 class Settings:
+    """The deployment's settings (see the module docstring)."""
+
     schedules_table: str = ""
     runs_table: str = ""
     run_queue_url: str = ""

@@ -1,5 +1,8 @@
 """The run queue adapter (SQS FIFO): sending run messages in batches and parsing what arrives.
 
+What a message holds is :mod:`agentcron.domain.messages`, loaded by the first send or parse: an API container
+that only lists schedules never loads it.
+
 Ordering and de-duplication: the message group is the schedule id, so one schedule's runs start in order;
 a schedule whose overlap policy is ``allow`` uses the run id as group so its runs can run in parallel. The
 de-duplication id is the run id. SQS de-duplication only saves work: exactly-once per slot is guaranteed by
@@ -8,21 +11,32 @@ the conditional run transitions of the store, so a duplicate message is harmless
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import TypeAdapter, ValidationError
 
+from agentcron.domain.policies import OverlapPolicy
 from agentcron.domain.schedule import STORED
 from agentcron.exceptions import MalformedMessage, QueueSendFailed
-from agentcron.models import OverlapPolicy, QueueMessage, Run, RunMessage, Schedule
+
+if TYPE_CHECKING:
+    from agentcron.models import QueueMessage, Run, Schedule
 
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
 MAX_REASON = 1024  # characters of a dead-lettered message's reason attribute
-
-_MESSAGE = TypeAdapter(QueueMessage)
 _TYPES = ("run", "run_now", "continue")
+
+
+@functools.cache
+def message_reader() -> TypeAdapter:
+    """The validator of every message type: built by the first parse (the executor's module builds it at
+    import, as every invocation of it parses; a sender never needs it)."""
+    from agentcron.domain.messages import QueueMessage
+
+    return TypeAdapter(QueueMessage)
 
 
 def parse_message(body: str) -> QueueMessage:
@@ -45,7 +59,7 @@ def parse_message(body: str) -> QueueMessage:
         raise MalformedMessage(f"type must be one of {', '.join(_TYPES)}, got {kind!r}")
     try:
         # A message's schedule spec was written by a claim from stored data: read it as stored (leniently).
-        return _MESSAGE.validate_python(data, context=STORED)
+        return message_reader().validate_python(data, context=STORED)
     except ValidationError as exc:
         raise MalformedMessage(_reason(exc)) from None
 
@@ -59,16 +73,6 @@ def _reason(exc: ValidationError) -> str:
         else:
             problems.append(f"{path}: {err['msg']}")
     return "; ".join(problems)
-
-
-def run_message(schedule: Schedule | None, run: Run) -> RunMessage:
-    """The message of a recorded run: the run itself and, when known, its schedule's spec."""
-    return RunMessage(
-        schedule_id=run.schedule_id,
-        run_id=run.run_id,
-        run=run,
-        schedule=schedule.spec if schedule is not None else None,
-    )
 
 
 def message_group_id(schedule: Schedule, run_id: str) -> str:
@@ -127,6 +131,8 @@ class RunQueue:
         Every batch is attempted; ``QueueSendFailed`` names the runs SQS refused or that a failed call
         (network, throttling) left unsent; the others were sent.
         """
+        from agentcron.domain.messages import run_message
+
         failed: dict[str, str] = {}
         for start in range(0, len(runs), SQS_BATCH):
             pairs = runs[start : start + SQS_BATCH]
@@ -162,3 +168,13 @@ class RunQueue:
             )
         except (BotoCoreError, ClientError) as exc:
             raise QueueSendFailed({dedup_id: repr(exc)}) from exc
+
+
+
+def __getattr__(name: str) -> Any:
+    """``run_message``, importable from here as before (it lives with the messages)."""
+    if name == "run_message":
+        from agentcron.domain.messages import run_message
+
+        return run_message
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

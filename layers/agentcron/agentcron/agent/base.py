@@ -96,6 +96,8 @@ STOP_MAX_TOKENS = "max_tokens"
 
 @dataclass(frozen=True)
 class ModelResponse:
+    """One model call's answer: the assistant message, what it cost, and why it stopped."""
+
     message: Message  # role "assistant"; ``tool_calls`` non-empty when the model wants tools run
     usage: TokenUsage
     stop_reason: str = STOP_END_TURN

@@ -51,6 +51,8 @@ HANDOFF_RESERVE_SECONDS = 20.0  # invocation time kept free after a model call f
 
 @dataclass(frozen=True)
 class AgentResult:
+    """How one call of the loop ended: its status, why, the final answer and what it spent."""
+
     status: AgentStatus
     reason: str | None = None
     final_answer: str | None = None
@@ -82,6 +84,8 @@ def _tool_result(tools: ToolRunner | None, call: ToolCall) -> str:
 
 @dataclass
 class _Loop:
+    """One run of the loop: the session it extends and what bounds it."""
+
     session: Session
     provider: Provider
     model_id: str

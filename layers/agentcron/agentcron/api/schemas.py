@@ -6,8 +6,6 @@ seed system where it has one: run now -> ``{schedule_id, run_id, enqueued_at}``,
 ``{schedule_id, runs}``.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

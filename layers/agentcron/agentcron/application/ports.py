@@ -20,7 +20,6 @@ if TYPE_CHECKING:
         Run,
         RunStatus,
         Schedule,
-        ScheduleSpec,
         Session,
         SnsTarget,
         TokenUsage,

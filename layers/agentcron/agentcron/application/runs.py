@@ -41,7 +41,7 @@ from agentcron.models import (
     iso,
     to_utc,
 )
-from agentcron.queue import run_message
+from agentcron.domain.messages import run_message
 
 if TYPE_CHECKING:
     from agentcron.application.services import Services
@@ -60,6 +60,8 @@ _TICK = timedelta(microseconds=1)  # [start, end) as the strictly-after search n
 
 @dataclass(frozen=True)
 class BackfillResult:
+    """What a backfill recorded now, found recorded already, and left to a job."""
+
     created: list[Run] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
     job: Job | None = None  # the job recording the slots after the first page

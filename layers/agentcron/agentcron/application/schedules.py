@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentcron.application.access import check_creatable, check_visible, check_writable
-from agentcron.application.claim import wake_for
 from agentcron.application.patch import merge_patch
 from agentcron.application import jobs
 from agentcron.domain import planner
@@ -38,10 +37,13 @@ from agentcron.exceptions import (
 )
 from agentcron.models import SCHEDULE_ID_PATTERN, Schedule, ScheduleSpec, ScheduleState
 
+from agentcron import lazy
+
 if TYPE_CHECKING:
     from agentcron.application.services import Services
 
 log = logging.getLogger(__name__)
+claim = lazy.module("agentcron.application.claim")  # loaded by the first write that may wake the claim
 
 MAX_LISTED_FIRES = 100  # the most fire times a preview or an upcoming listing returns
 EDIT_ATTEMPTS = 5  # re-reads of an edit that raced claims (or, without expected_version, other edits)
@@ -49,6 +51,8 @@ EDIT_ATTEMPTS = 5  # re-reads of an edit that raced claims (or, without expected
 
 @dataclass(frozen=True)
 class CreateResult:
+    """A created schedule, its version, and whether an earlier try made it."""
+
     schedule: Schedule
     version: int
     replayed: bool = False  # the id existed already: an earlier try of the same request created it
@@ -131,7 +135,7 @@ def create_schedule(
         if found is None or not caller.sees(found[0].project_id):
             raise
         return CreateResult(*found, replayed=True)
-    wake_for(services, schedule)
+    claim.wake_for(services, schedule)
     return CreateResult(schedule, 1)
 
 
@@ -237,7 +241,7 @@ def edit_schedule(
             if expected_version is not None:
                 raise
             continue
-        wake_for(services, saved)
+        claim.wake_for(services, saved)
         return saved, version + 1
     raise VersionConflict(f"Schedule {schedule_id} kept changing; the update was not applied")
 

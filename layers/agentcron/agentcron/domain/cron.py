@@ -87,6 +87,8 @@ class CronError(ValueError):
 
 @dataclass(frozen=True)
 class _Spec:
+    """One cron field's range and step rules."""
+
     name: str
     low: int
     high: int
@@ -263,6 +265,8 @@ def _nearest_weekday(day: int, length: int, first: int) -> int:
 
 @dataclass(frozen=True)
 class _DomItems:
+    """A day-of-month field's items, by kind."""
+
     plain: frozenset[int]
     last: tuple[int, ...]  # L-n: n days before the last day (L is L-0)
     last_weekday: tuple[int, ...]  # L-nW: the weekday nearest L-n (LW is L-0W)
@@ -281,6 +285,8 @@ class _DomItems:
 
 @dataclass(frozen=True)
 class _DowItems:
+    """A day-of-week field's items, by kind."""
+
     plain: frozenset[int]  # 0 (Sunday) to 6
     nth: frozenset[tuple[int, int]]  # d#k: the k-th weekday d of the month
     last: frozenset[int]  # dL: the last weekday d of the month

@@ -14,8 +14,6 @@ slot was left out. Dates and times are the schedule's local ones (its ``timezone
 every trigger kind. Pure values: the skipping itself is :class:`agentcron.domain.timing.Timing`'s.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -52,7 +50,7 @@ class Exclusion(DomainModel):
         return v
 
     @model_validator(mode="after")
-    def _one_form(self) -> Exclusion:
+    def _one_form(self) -> "Exclusion":
         forms = [
             self.date is not None,
             self.start_date is not None or self.end_date is not None,

@@ -4,8 +4,6 @@ A request that starts such work does a first page itself; what remains is a job 
 advances by one page (:mod:`agentcron.application.jobs`), and ``GET /jobs/{job_id}`` follows.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Any

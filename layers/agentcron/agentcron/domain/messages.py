@@ -5,14 +5,12 @@ beyond any run's reach, a task longer than the API accepts) is malformed, a perm
 dead-letters at once instead of retrying it (see the executor handler).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal, Union
 
 from pydantic import Field
 
 from agentcron.domain.runs import Run
-from agentcron.domain.schedule import MAX_PROMPT, MAX_SHORT, ScheduleSpec
+from agentcron.domain.schedule import MAX_PROMPT, MAX_SHORT, Schedule, ScheduleSpec
 from agentcron.domain.values import SCHEDULE_ID_PATTERN, DomainModel
 
 MAX_RUN_ID = 512  # run ids derive from the schedule id, a slot or a request id: far below this
@@ -58,3 +56,11 @@ class ContinueMessage(DomainModel):
 QueueMessage = Annotated[Union[RunMessage, RunNowMessage, ContinueMessage], Field(discriminator="type")]
 
 
+def run_message(schedule: Schedule | None, run: Run) -> RunMessage:
+    """The message of a recorded run: the run itself and, when known, its schedule's spec."""
+    return RunMessage(
+        schedule_id=run.schedule_id,
+        run_id=run.run_id,
+        run=run,
+        schedule=schedule.spec if schedule is not None else None,
+    )

@@ -7,8 +7,6 @@ time and refuses old timestamps (replays). ``X-Agentcron-Delivery`` is the run i
 so a receiver drops a retried delivery it has already taken.
 """
 
-from __future__ import annotations
-
 import hashlib
 import hmac
 import ipaddress

@@ -1,7 +1,5 @@
 """Policies: what a claim does with late slots (misfire), with overlapping runs, with DST, with lost runs."""
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated, Literal, Union
 

@@ -1,7 +1,5 @@
 """Runs: one execution of a schedule (or the record that a slot was skipped or missed), and its lifecycle."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -30,7 +28,7 @@ class RunStatus(StrEnum):
         """Queued or running: counted in the schedule's ``active_run_count``."""
         return not self.is_terminal
 
-    def can_become(self, status: RunStatus) -> bool:
+    def can_become(self, status: "RunStatus") -> bool:
         """Whether the lifecycle allows ``self -> status`` (see :data:`TRANSITIONS`)."""
         return status in TRANSITIONS[self]
 
@@ -86,7 +84,7 @@ class TokenUsage(DomainModel):
     def total_tokens(self) -> int:
         return self.input_tokens + self.output_tokens
 
-    def __add__(self, other: TokenUsage) -> TokenUsage:
+    def __add__(self, other: "TokenUsage") -> "TokenUsage":
         return TokenUsage(
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,

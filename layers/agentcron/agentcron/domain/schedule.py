@@ -1,7 +1,5 @@
 """Schedules: what a user writes (the spec), what the system knows (the state), and what a run does."""
 
-from __future__ import annotations
-
 import copy
 import json
 from datetime import datetime, timedelta
@@ -91,7 +89,7 @@ class RunConfig(DomainModel):
     include_last_result: bool = False
 
     @model_validator(mode="after")
-    def _task_when_executing(self) -> RunConfig:
+    def _task_when_executing(self) -> "RunConfig":
         if self.auto_execute and not strip_blank(self.task_message or ""):
             raise ValueError("run_config.task_message is required when auto_execute is true")
         return self
@@ -369,7 +367,7 @@ class ScheduleSpec(DomainModel):
         return None if v is None else check_range("max_runs", v, 1, MAX_RUNS_LIMIT)
 
     @model_validator(mode="after")
-    def _window(self) -> ScheduleSpec:
+    def _window(self) -> "ScheduleSpec":
         if self.start_at and self.end_at and self.start_at >= self.end_at:
             raise ValueError("start_at must be earlier than end_at")
         if self.triggers is not None:
@@ -384,7 +382,7 @@ class ScheduleSpec(DomainModel):
         return self
 
     @model_validator(mode="after")
-    def _size(self) -> ScheduleSpec:
+    def _size(self) -> "ScheduleSpec":
         """The whole spec within MAX_SPEC_BYTES; the error names its largest field (in run_config, the
         key)."""
         data = self.model_dump(mode="json", exclude={"state"})

@@ -1,7 +1,5 @@
 """Sessions: an agent conversation (the transcript of a run)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any, Literal
 

@@ -1,7 +1,5 @@
 """Triggers: WHEN a schedule fires, as small validated values (the math is in :mod:`.timing`)."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Union

@@ -1,7 +1,5 @@
 """Validation errors as ``{field, message}`` pairs a client can act on."""
 
-from __future__ import annotations
-
 import re
 
 from pydantic import BaseModel, ValidationError

@@ -1,7 +1,5 @@
 """Values every domain module shares: UTC instants, their one text form, range checks, the model base."""
 
-from __future__ import annotations
-
 import re
 from datetime import UTC, datetime
 from typing import Any

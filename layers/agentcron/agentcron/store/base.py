@@ -74,6 +74,8 @@ def cancellation_codes(exc: ClientError, count: int) -> list[str]:
 
 @dataclass(frozen=True)
 class Page:
+    """One page of items and the cursor of the next (None: the last page)."""
+
     items: list[dict[str, Any]]
     cursor: str | None
 

@@ -38,6 +38,8 @@ CLOCK_KEY = {"schedule_id": "#claim", "run_id": "#clock"}
 
 @dataclass(frozen=True)
 class DuePage:
+    """One page of a due shard: the due schedules and what the claim clock needs next."""
+
     schedules: list[tuple[Schedule, int]]  # due now, oldest first, with their versions
     next_due_at: datetime | None  # the earliest next fire after now seen in this page
     more: bool  # every entry read was due: the shard may hold more due schedules

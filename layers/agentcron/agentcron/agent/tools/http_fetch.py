@@ -73,6 +73,8 @@ class _Deadline:
 
 @dataclass(frozen=True)
 class FetchResult:
+    """A fetched response: the final URL, status, type and (bounded) body."""
+
     url: str  # after redirects
     status: int
     content_type: str

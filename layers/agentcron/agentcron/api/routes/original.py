@@ -35,9 +35,7 @@ from pydantic import ValidationError
 
 from agentcron.api.dependencies import CallerDep, JsonBody, QueryDep, ServicesDep
 from agentcron.application import Services
-from agentcron.application import runs as run_cases
 from agentcron.application import schedules as schedule_cases
-from agentcron.application import sessions as session_cases
 from agentcron.domain.schedule import imported
 from agentcron.domain.validation import field_errors
 from agentcron.domain.values import iso
@@ -50,6 +48,11 @@ from agentcron.exceptions import (
     VersionConflict,
 )
 from agentcron.models import SCHEDULE_ID_PATTERN, ScheduleSpec
+
+from agentcron import lazy
+
+run_cases = lazy.module("agentcron.application.runs")  # loaded by the first request that needs them
+session_cases = lazy.module("agentcron.application.sessions")
 
 PREFIX = "/api/v1"
 # The route functions are named v1_*: the strict body check finds a native route's model by function name.

@@ -29,9 +29,12 @@ from agentcron.api.routes.common import (
 )
 from agentcron.api.schemas import BackfillRequest, BackfillResponse, RunList, RunNowRequest, RunNowResponse
 from agentcron.application import Services, jobs, schedules
-from agentcron.application import runs as use_cases
 from agentcron.domain.access import Caller
 from agentcron.models import OverlapPolicy, Run, RunStatus
+
+from agentcron import lazy
+
+use_cases = lazy.module("agentcron.application.runs")  # loaded by the first request about runs
 
 TAGS = ["runs"]
 

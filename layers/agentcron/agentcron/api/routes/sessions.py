@@ -16,9 +16,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentcron.api.dependencies import CallerDep, ServicesDep
 from agentcron.api.errors import ApiError
 from agentcron.api.routes.common import check_cursor, check_schedule_id, check_session_id, reply, responses
-from agentcron.application import runs as use_cases_runs
-from agentcron.application import sessions as use_cases
 from agentcron.models import Session
+
+from agentcron import lazy
+
+use_cases = lazy.module("agentcron.application.sessions")  # loaded by the first request about sessions
+use_cases_runs = lazy.module("agentcron.application.runs")
 
 router = APIGatewayHttpRouter()
 
