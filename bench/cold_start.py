@@ -14,6 +14,7 @@ the calls in-process, so it is an upper bound for the handler).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -347,6 +348,7 @@ def _instructions(names: list[str], env: dict[str, str]) -> dict[str, int]:
     return counts
 
 
+@functools.cache
 def _version(python: str) -> str:
     done = subprocess.run([python, "-c", "import sys; print(sys.version.split()[0])"], capture_output=True,
                           text=True, check=False)

@@ -168,13 +168,3 @@ class RunQueue:
             )
         except (BotoCoreError, ClientError) as exc:
             raise QueueSendFailed({dedup_id: repr(exc)}) from exc
-
-
-
-def __getattr__(name: str) -> Any:
-    """``run_message``, importable from here as before (it lives with the messages)."""
-    if name == "run_message":
-        from agentcron.domain.messages import run_message
-
-        return run_message
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -201,10 +201,7 @@ class ClaimsMixin(StoreBase):
         update.add("total_skipped_count", sum(1 for run in runs if run.status == RunStatus.skipped))
         update.when(f"{update.n('version')} = {update.v(version)}")
         planned_from = schedule.state.next_fire_at
-        if planned_from is None:
-            update.when(f"attribute_not_exists({update.n('next_fire_at')})")
-        else:
-            update.when(f"{update.n('next_fire_at')} = {update.v(epoch_ms(planned_from))}")
+        update.when_equal("next_fire_at", None if planned_from is None else epoch_ms(planned_from))
         return update.request(self.schedules_table, {"schedule_id": schedule.id})
 
     @staticmethod

@@ -299,6 +299,14 @@ class Update:
         self._conditions.append(f"({condition})")
         return self
 
+    def when_equal(self, attribute: str, value: Any) -> Update:
+        """AND ``attribute`` holds ``value``; with None, AND the item has no such attribute (items hold no
+        nulls)."""
+        name = self.n(attribute)
+        if value is None:
+            return self.when(f"attribute_not_exists({name})")
+        return self.when(f"{name} = {self.v(value)}")
+
     def request(self, table: str, key: dict[str, Any]) -> dict[str, Any]:
         """UpdateItem parameters (also the body of a TransactWriteItems ``Update``)."""
         clauses = []

@@ -374,10 +374,8 @@ class RunsMixin(StoreBase):
         update.when("attribute_exists(schedule_id)")
         for run_id in sorted(ids):
             update.when(f"contains({update.n(OPEN_RUNS)}, {update.v(run_id)})")
-        if last_finished_at is None:
-            update.when(f"attribute_not_exists({update.n('last_finished_at')})")
-        elif last_finished_at is not ...:
-            update.when(f"{update.n('last_finished_at')} = {update.v(iso(last_finished_at))}")
+        if last_finished_at is not ...:
+            update.when_equal("last_finished_at", None if last_finished_at is None else iso(last_finished_at))
         try:
             self.client.update_item(**update.request(self.schedules_table, {"schedule_id": schedule_id}))
         except ClientError as exc:

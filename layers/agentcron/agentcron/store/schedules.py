@@ -78,10 +78,8 @@ class SchedulesMixin(StoreBase):
         update.when(f"{update.n('version')} = {update.v(expected_version)}")
         if min_failures is not None:
             update.when(f"{update.n('consecutive_failures')} >= {update.v(min_failures)}")
-        if planned_from is None:
-            update.when(f"attribute_not_exists({update.n('next_fire_at')})")
-        elif planned_from is not ...:
-            update.when(f"{update.n('next_fire_at')} = {update.v(epoch_ms(planned_from))}")
+        if planned_from is not ...:
+            update.when_equal("next_fire_at", None if planned_from is None else epoch_ms(planned_from))
         try:
             response = self.client.update_item(
                 **update.request(self.schedules_table, {"schedule_id": schedule.id}),
